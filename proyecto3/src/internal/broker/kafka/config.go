@@ -1,0 +1,129 @@
+// Package kafka implements broker.Publisher and broker.Source on Apache Kafka with
+// confluent-kafka-go (librdkafka).
+//
+// Wire format (docs/contracts.md, "Tweet identity on the wire"): record key = tweet id,
+// headers tweet-id and received-at-ms, value = protobuf WeatherTweetRequest, record
+// timestamp = received-at.
+//
+// Publisher: one idempotent producer (enable.idempotence, acks=all) shared by every caller;
+// librdkafka batches records for linger.ms; Publish waits for the delivery report of its own
+// record (a per-record delivery channel), never flushes.
+//
+// Source: a consumer group with auto-commit off. Run polls a batch, hands it to the handler,
+// and commits the batch's next offsets synchronously only after the handler returned nil;
+// a failing handler gets the same batch again after a backoff. Rebalances: see Source.
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	ck "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// Config configures both the Publisher and the Source. Zero values take the defaults below.
+type Config struct {
+	// Brokers is the bootstrap list, comma-separated host:port (librdkafka's bootstrap.servers).
+	Brokers string
+	// Topic to publish to / consume from.
+	Topic string
+	// Group is the consumer group of the Source (required by NewSource).
+	Group string
+	// ClientID identifies this client in broker logs (default "tweetsdelclima").
+	ClientID string
+
+	// Linger is the producer's batching delay, linger.ms (default 5ms).
+	Linger time.Duration
+	// Compression is the producer's compression.type: "none" (default, see the benchmark
+	// in the package tests: records of ~20 bytes gain nothing), "lz4", "zstd", "snappy", "gzip".
+	Compression string
+	// MessageTimeout bounds how long librdkafka keeps retrying a record (message.timeout.ms,
+	// default 30s). Publish itself returns at its ctx's deadline.
+	MessageTimeout time.Duration
+	// CloseTimeout bounds the flush done by Publisher.Close (default 10s).
+	CloseTimeout time.Duration
+
+	// BatchSize is the most messages the Source hands to the handler at once (default 200).
+	BatchSize int
+	// BatchWait is how long the Source waits to fill a batch after its first message (default 5ms).
+	BatchWait time.Duration
+	// RetryBackoff is the first wait before the Source retries a failed batch (default 100ms);
+	// it doubles up to MaxRetryBackoff (default 5s).
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+
+	// Extra librdkafka properties, applied last (tuning and tests).
+	Extra map[string]string
+}
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = "tweetsdelclima"
+	}
+	if c.Linger <= 0 {
+		c.Linger = 5 * time.Millisecond
+	}
+	if c.Compression == "" {
+		c.Compression = "none"
+	}
+	if c.MessageTimeout <= 0 {
+		c.MessageTimeout = 30 * time.Second
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = 10 * time.Second
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 200
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 5 * time.Millisecond
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 100 * time.Millisecond
+	}
+	if c.MaxRetryBackoff < c.RetryBackoff {
+		c.MaxRetryBackoff = max(5*time.Second, c.RetryBackoff)
+	}
+	return c
+}
+
+func (c Config) validate(needGroup bool) error {
+	var errs []error
+	if strings.TrimSpace(c.Brokers) == "" {
+		errs = append(errs, errors.New("kafka: Brokers is required"))
+	}
+	if c.Topic == "" {
+		errs = append(errs, errors.New("kafka: Topic is required"))
+	}
+	if needGroup && c.Group == "" {
+		errs = append(errs, errors.New("kafka: Group is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) common() ck.ConfigMap {
+	return ck.ConfigMap{
+		"bootstrap.servers":      c.Brokers,
+		"client.id":              c.ClientID,
+		"go.logs.channel.enable": true,
+		// A broker that is down is reported as an error event, and librdkafka keeps retrying.
+		"reconnect.backoff.ms":     100,
+		"reconnect.backoff.max.ms": 5000,
+	}
+}
+
+func applyExtra(m ck.ConfigMap, extra map[string]string) error {
+	for k, v := range extra {
+		if err := m.SetKey(k, v); err != nil {
+			return fmt.Errorf("kafka: property %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// timeoutMs converts what is left of a deadline into librdkafka's milliseconds (at least 1).
+func timeoutMs(d time.Duration) int {
+	return int(max(d.Milliseconds(), 1))
+}

@@ -1,0 +1,110 @@
+-- Stores a batch of tweets delivered by one broker, atomically, counting each tweet once.
+-- Key schema: proyecto3/docs/contracts.md ("Valkey key schema"). Standalone Valkey: the keys are
+-- built here from the tweet's fields, not passed in KEYS.
+--
+-- ARGV[1] broker name, ARGV[2] dedup TTL (s), ARGV[3] series MAXLEN, ARGV[4] throughput MAXLEN,
+-- then 6 values per tweet: id, received_at_ms, municipality, temperature, humidity, weather.
+-- An empty batch only closes the throughput second (the consumers' 1 s tick).
+-- Returns the number of tweets of the batch that were new.
+--
+-- Every value was validated by the caller, so no command below can fail half-way through a
+-- tweet; the per-broker counters are written once, at the end.
+local broker = ARGV[1]
+local ttl = ARGV[2]
+local series_maxlen = ARGV[3]
+local throughput_maxlen = ARGV[4]
+
+local now = redis.call('TIME')
+local now_s = tonumber(now[1])
+local now_ms = now_s * 1000 + math.floor(tonumber(now[2]) / 1000)
+
+local weathers = {'sunny', 'cloudy', 'rainy', 'foggy'}
+local buckets = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000}
+
+local function update_extreme(key, field, value, is_max)
+  local cur = tonumber(redis.call('HGET', key, field))
+  if cur == nil or (is_max and value > cur) or ((not is_max) and value < cur) then
+    redis.call('HSET', key, field, value)
+  end
+end
+
+local new = 0
+local delivered = 0
+local latency_sum = 0
+local latency_max = 0
+local histogram = {}
+
+for i = 5, #ARGV, 6 do
+  local id, received = ARGV[i], tonumber(ARGV[i + 1])
+  local m, temp, hum, w = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), ARGV[i + 5]
+
+  delivered = delivered + 1
+  local latency = now_ms - received
+  if latency < 0 then latency = 0 end
+  latency_sum = latency_sum + latency
+  if latency > latency_max then latency_max = latency end
+  local bucket = 'le_inf'
+  for _, le in ipairs(buckets) do
+    if latency <= le then bucket = 'le_' .. le; break end
+  end
+  histogram[bucket] = (histogram[bucket] or 0) + 1
+
+  if redis.call('SET', 'tweet:' .. id, broker, 'NX', 'EX', ttl) then
+    new = new + 1
+    local mkey = 'municipality:' .. m
+    local count = redis.call('HINCRBY', mkey, 'count', 1)
+    local tsum = redis.call('HINCRBY', mkey, 'temperature_sum', temp)
+    local hsum = redis.call('HINCRBY', mkey, 'humidity_sum', hum)
+    redis.call('HINCRBY', mkey, w, 1)
+    local counts = redis.call('HMGET', mkey, weathers[1], weathers[2], weathers[3], weathers[4])
+    local most, least, most_n, least_n = nil, nil, -1, math.huge
+    for k, name in ipairs(weathers) do
+      local n = tonumber(counts[k]) or 0
+      if n > most_n then most, most_n = name, n end
+      if n < least_n then least, least_n = name, n end
+    end
+    redis.call('HSET', mkey, 'weather_most', most, 'weather_least', least)
+    redis.call('HSET', 'municipality:avg_temperature', m, string.format('%.2f', tsum / count))
+    redis.call('HSET', 'municipality:avg_humidity', m, string.format('%.2f', hsum / count))
+    redis.call('HINCRBY', 'weather:counts', w, 1)
+    redis.call('HINCRBY', 'global:stats', 'tweets', 1)
+    update_extreme('global:stats', 'temperature_max', temp, true)
+    update_extreme('global:stats', 'temperature_min', temp, false)
+    update_extreme('global:stats', 'humidity_max', hum, true)
+    update_extreme('global:stats', 'humidity_min', hum, false)
+    redis.call('XADD', mkey .. ':series', 'MAXLEN', '~', series_maxlen, '*', 'temperature', temp, 'humidity', hum)
+  end
+end
+
+-- Tweets per second: count new tweets in throughput:current until the second changes, then
+-- append the closed second to the throughput stream.
+local cur = redis.call('HMGET', 'throughput:current', 'second', 'tweets')
+local sec, cnt = tonumber(cur[1]), tonumber(cur[2])
+if sec ~= nil and sec < now_s then
+  if cnt ~= nil and cnt > 0 then
+    redis.pcall('XADD', 'throughput', 'MAXLEN', '~', throughput_maxlen, string.format('%d-1', sec * 1000), 'tweets', cnt)
+  end
+  redis.call('DEL', 'throughput:current')
+  sec = nil
+end
+if new > 0 then
+  if sec == nil then
+    redis.call('HSET', 'throughput:current', 'second', now_s, 'tweets', new)
+  else
+    redis.call('HINCRBY', 'throughput:current', 'tweets', new)
+  end
+end
+
+if delivered > 0 then
+  local bkey = 'broker:' .. broker
+  local processed = redis.call('HINCRBY', bkey, 'processed', delivered)
+  redis.call('HINCRBY', bkey, 'first', new)
+  redis.call('HINCRBY', bkey, 'duplicates', delivered - new)
+  local lsum = redis.call('HINCRBY', bkey, 'latency_sum_ms', latency_sum)
+  redis.call('HSET', bkey, 'latency_avg_ms', string.format('%.1f', lsum / processed))
+  update_extreme(bkey, 'latency_max_ms', latency_max, true)
+  for bucket, n in pairs(histogram) do
+    redis.call('HINCRBY', bkey .. ':latency', bucket, n)
+  end
+end
+return new
