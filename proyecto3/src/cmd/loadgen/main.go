@@ -1,0 +1,173 @@
+// Command loadgen is the benchmark's open-loop load generator: it sends POST /tweets at a fixed
+// rate whatever the responses do, and measures each latency from the moment the request was
+// due (so a slow server cannot hide its queueing: no coordinated omission).
+//
+//	loadgen --url http://127.0.0.1:8081/tweets --rate 1000 --duration 60s
+//
+// It prints progress every second and ends with a summary: requests by status, achieved rate,
+// latency percentiles. The exit status is 1 when any request failed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"tweetsdelclima/internal/config"
+	"tweetsdelclima/internal/tweet"
+)
+
+type result struct {
+	code    int // 0: transport error
+	latency time.Duration
+}
+
+func main() {
+	fs := flag.NewFlagSet("loadgen", flag.ExitOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/tweets", "POST target")
+	rate := fs.Float64("rate", 1000, "requests per second (open loop)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	total := fs.Int("total", 0, "stop after this many requests (0: rate × duration)")
+	maxInFlight := fs.Int("max-in-flight", 2000, "cap on concurrent requests; a request due while the cap is reached counts as dropped")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
+	seed := fs.Uint64("seed", 1, "random seed of the tweets")
+	jsonOut := fs.String("json", "", "also write the summary as JSON to this file")
+	if err := config.Parse(fs, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	n := *total
+	if n <= 0 {
+		n = int(*rate * duration.Seconds())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	client := &http.Client{
+		Timeout: *timeout,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        *maxInFlight,
+			MaxIdleConnsPerHost: *maxInFlight,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+	r := rand.New(rand.NewPCG(*seed, 42))
+	bodies := make([][]byte, 1024)
+	for i := range bodies {
+		b, _ := json.Marshal(map[string]any{
+			"municipality": tweet.Municipalities[r.IntN(4)].String(),
+			"temperature":  r.IntN(tweet.MaxTemperature-tweet.MinTemperature+1) + tweet.MinTemperature,
+			"humidity":     r.IntN(tweet.MaxHumidity + 1),
+			"weather":      tweet.Weathers[r.IntN(4)].String(),
+		})
+		bodies[i] = b
+	}
+
+	results := make([]result, 0, n)
+	var mu sync.Mutex
+	var sent, done, dropped atomic.Int64
+	sem := make(chan struct{}, *maxInFlight)
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+
+	progressDone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progressDone:
+				return
+			case <-t.C:
+				fmt.Fprintf(os.Stderr, "loadgen: %5.1fs sent %d done %d dropped %d\n", time.Since(start).Seconds(), sent.Load(), done.Load(), dropped.Load())
+			}
+		}
+	}()
+
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			dropped.Add(1)
+			continue
+		}
+		sent.Add(1)
+		wg.Add(1)
+		go func(body []byte, due time.Time) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := result{}
+			resp, err := client.Post(*url, "application/json", bytes.NewReader(body))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				res.code = resp.StatusCode
+			}
+			res.latency = time.Since(due)
+			done.Add(1)
+			mu.Lock()
+			results = append(results, res)
+			mu.Unlock()
+		}(bodies[i%len(bodies)], due)
+	}
+	sendTime := time.Since(start)
+	wg.Wait()
+	close(progressDone)
+	elapsed := time.Since(start)
+
+	codes := map[int]int{}
+	lat := make([]time.Duration, 0, len(results))
+	for _, r := range results {
+		codes[r.code]++
+		lat = append(lat, r.latency)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	ok := codes[http.StatusAccepted]
+	summary := map[string]any{
+		"target_rate": *rate, "requests": len(results), "accepted": ok, "dropped": dropped.Load(),
+		"status": codes, "send_seconds": sendTime.Seconds(), "elapsed_seconds": elapsed.Seconds(),
+		"achieved_rate": float64(len(results)) / sendTime.Seconds(),
+		"p50_ms":        ms(pct(0.50)), "p90_ms": ms(pct(0.90)), "p99_ms": ms(pct(0.99)), "max_ms": ms(pct(1)),
+	}
+	fmt.Printf("loadgen summary: %d requests at %.0f/s target (%.0f/s achieved over %.1fs), %d accepted (202), %d dropped\n",
+		len(results), *rate, summary["achieved_rate"], sendTime.Seconds(), ok, dropped.Load())
+	fmt.Printf("  status: %v (0 = transport error)\n", codes)
+	fmt.Printf("  latency from due time: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+		ms(pct(0.5)), ms(pct(0.9)), ms(pct(0.99)), ms(pct(1)))
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(summary, "", "  ")
+		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	if ok != len(results) || dropped.Load() > 0 {
+		os.Exit(1)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

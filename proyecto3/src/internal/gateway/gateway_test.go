@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	pb "tweetsdelclima/gen/wetherweetpb"
+	"tweetsdelclima/internal/tweet"
+)
+
+// fakeWriter is a real gRPC server that records what it was sent.
+type fakeWriter struct {
+	pb.UnimplementedWeatherTweetServiceServer
+	mu    sync.Mutex
+	got   []tweet.Tweet
+	fail  codes.Code // non-OK: answer with this code
+	delay time.Duration
+	addr  string
+}
+
+func (f *fakeWriter) SendTweet(ctx context.Context, req *pb.WeatherTweetRequest) (*pb.WeatherTweetResponse, error) {
+	t, err := tweet.FromIncoming(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != codes.OK {
+		return nil, status.Error(f.fail, "broker down")
+	}
+	f.got = append(f.got, t)
+	return &pb.WeatherTweetResponse{Status: "ok"}, nil
+}
+
+func (f *fakeWriter) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.got) }
+
+func startWriter(t *testing.T) *fakeWriter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeWriter{addr: ln.Addr().String()}
+	s := grpc.NewServer()
+	pb.RegisterWeatherTweetServiceServer(s, f)
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	return f
+}
+
+type rig struct {
+	kafka, kafka2, rabbit *fakeWriter
+	srv                   *httptest.Server
+	fan                   *Fanout
+}
+
+func newRig(t *testing.T, timeout time.Duration) *rig {
+	r := &rig{kafka: startWriter(t), kafka2: startWriter(t), rabbit: startWriter(t)}
+	kw, err := DialWriter("kafka", "static:///"+r.kafka.addr+","+r.kafka2.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := DialWriter("rabbitmq", "static:///"+r.rabbit.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.fan = &Fanout{Writers: []*Writer{kw, rw}, Timeout: timeout}
+	r.srv = httptest.NewServer(Handler(r.fan, func(w http.ResponseWriter, _ *http.Request) {}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(func() { r.srv.Close(); kw.Close(); rw.Close() })
+	return r
+}
+
+const good = `{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny"}`
+
+func post(t *testing.T, url, ctype, body string, hdr map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/tweets", strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestAcceptedOnlyWhenBothWritersHoldIt(t *testing.T) {
+	r := newRig(t, 2*time.Second)
+	id := tweet.NewID()
+	code, body := post(t, r.srv.URL, "application/json; charset=utf-8", good, map[string]string{tweet.HeaderID: id, tweet.HeaderReceivedAt: "1700000000000"})
+	if code != http.StatusAccepted || body["status"] != "accepted" || body["id"] != id {
+		t.Fatalf("got %d %v, want 202 with id %s", code, body, id)
+	}
+	if r.rabbit.count() != 1 || r.kafka.count()+r.kafka2.count() != 1 {
+		t.Fatalf("writers got kafka %d+%d rabbitmq %d, want one each", r.kafka.count(), r.kafka2.count(), r.rabbit.count())
+	}
+	got := r.rabbit.got[0]
+	if got.ID != id || got.ReceivedAtMs != 1700000000000 || got.Municipality != pb.Municipalities_mixco || got.Temperature != 25 {
+		t.Fatalf("writer received %+v", got)
+	}
+
+	r.rabbit.fail = codes.Unavailable
+	code, body = post(t, r.srv.URL, "application/json", good, nil)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body["message"].(string), "rabbitmq") {
+		t.Fatalf("one broker down: got %d %v, want 503 naming rabbitmq", code, body)
+	}
+	if body["id"] == "" {
+		t.Fatalf("503 without the tweet id: %v", body)
+	}
+}
+
+func TestWriterTimeoutIs503(t *testing.T) {
+	r := newRig(t, 100*time.Millisecond)
+	r.kafka.delay, r.kafka2.delay = time.Second, time.Second
+	start := time.Now()
+	code, _ := post(t, r.srv.URL, "application/json", good, nil)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("slow writer: got %d, want 503", code)
+	}
+	if time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("the deadline was not applied: %v", time.Since(start))
+	}
+}
+
+func TestRoundRobinSpreadsOverWriterReplicas(t *testing.T) {
+	r := newRig(t, 2*time.Second)
+	// Wait until both subchannels are connected, then count.
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		if code, _ := post(t, r.srv.URL, "application/json", good, nil); code != http.StatusAccepted {
+			t.Fatalf("request %d: %d", i, code)
+		}
+		if r.kafka.count() > 0 && r.kafka2.count() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d requests one replica got nothing: %d and %d", i+1, r.kafka.count(), r.kafka2.count())
+		}
+	}
+	a, b := r.kafka.count(), r.kafka2.count()
+	for range 40 {
+		post(t, r.srv.URL, "application/json", good, nil)
+	}
+	da, db := r.kafka.count()-a, r.kafka2.count()-b
+	if da < 15 || db < 15 {
+		t.Fatalf("40 requests split %d/%d, want about even", da, db)
+	}
+}
+
+func TestBadRequestsAreRejectedAndNotForwarded(t *testing.T) {
+	r := newRig(t, time.Second)
+	for _, tc := range []struct {
+		ctype, body string
+		hdr         map[string]string
+		code        int
+		field       string
+	}{
+		{"text/plain", good, nil, 415, "Content-Type"},
+		{"", good, nil, 415, "Content-Type"},
+		{"application/json", `{"municipality":"xela","temperature":25,"humidity":60,"weather":"sunny"}`, nil, 400, "municipality"},
+		{"application/json", `{"municipality":"mixco","temperature":25,"humidity":160,"weather":"sunny"}`, nil, 400, "humidity"},
+		{"application/json", good, map[string]string{tweet.HeaderID: "123"}, 400, tweet.HeaderID},
+		{"application/json", good, map[string]string{tweet.HeaderReceivedAt: "yesterday"}, 400, tweet.HeaderReceivedAt},
+		{"application/json", `{"municipality":"` + strings.Repeat("x", 5000) + `"}`, nil, 413, "body"},
+	} {
+		code, body := post(t, r.srv.URL, tc.ctype, tc.body, tc.hdr)
+		if code != tc.code || body["field"] != tc.field {
+			t.Errorf("%s %.40s: got %d %v, want %d naming %s", tc.ctype, tc.body, code, body, tc.code, tc.field)
+		}
+	}
+	if n := r.kafka.count() + r.kafka2.count() + r.rabbit.count(); n != 0 {
+		t.Fatalf("invalid requests reached the writers %d times", n)
+	}
+}
+
+func TestGRPCEntryPoint(t *testing.T) {
+	r := newRig(t, time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: r.fan})
+	go func() { _ = s.Serve(ln) }()
+	defer s.Stop()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := pb.NewWeatherTweetServiceClient(conn)
+	id := tweet.NewID()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), tweet.MetadataID, id, tweet.MetadataReceived, "1700000000001")
+	resp, err := c.SendTweet(ctx, &pb.WeatherTweetRequest{Municipality: pb.Municipalities_guatemala, Temperature: 20, Humidity: 40, Weather: pb.Weathers_rainy})
+	if err != nil || resp.GetStatus() != "accepted" {
+		t.Fatalf("SendTweet: %v %v", resp, err)
+	}
+	if r.rabbit.got[0].ID != id {
+		t.Fatalf("id not propagated: %+v", r.rabbit.got[0])
+	}
+	_, err = c.SendTweet(ctx, &pb.WeatherTweetRequest{Municipality: pb.Municipalities_guatemala, Temperature: 99, Humidity: 40, Weather: pb.Weathers_rainy})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "temperature") {
+		t.Fatalf("invalid temperature: %v, want InvalidArgument naming temperature", err)
+	}
+	r.kafka.fail, r.kafka2.fail = codes.Unavailable, codes.Unavailable
+	if _, err = c.SendTweet(ctx, &pb.WeatherTweetRequest{Municipality: pb.Municipalities_guatemala, Temperature: 1, Humidity: 40, Weather: pb.Weathers_rainy}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("kafka down: %v, want Unavailable", err)
+	}
+}

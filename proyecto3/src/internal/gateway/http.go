@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"tweetsdelclima/internal/tweet"
+)
+
+var (
+	httpRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "gateway_http_requests_total",
+		Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	httpSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gateway_http_request_seconds",
+		Help:    "HTTP request duration by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"route"})
+)
+
+// Accepted is the 202 body.
+type Accepted struct {
+	Status string `json:"status"`
+	ID     string `json:"id"`
+}
+
+// ErrorBody is every error body: which field is wrong (when one is) and why.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+	ID      string `json:"id,omitempty"`
+}
+
+// Handler returns the REST router: POST /tweets, GET /healthz, GET /readyz.
+func Handler(f *Fanout, readyz http.HandlerFunc, log *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Post("/tweets", instrument("/tweets", postTweet(f, log)))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/readyz", readyz)
+	return r
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
+
+func instrument(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r)
+		httpRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		httpSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func postTweet(f *Fanout, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, ErrorBody{Error: "unsupported media type", Field: "Content-Type",
+				Message: "must be application/json"})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, tweet.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeJSON(w, http.StatusRequestEntityTooLarge, ErrorBody{Error: "request too large", Field: "body",
+					Message: "must be at most " + strconv.Itoa(tweet.MaxBodyBytes) + " bytes"})
+				return
+			}
+			writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "unreadable body", Field: "body", Message: err.Error()})
+			return
+		}
+		t, ferr := tweet.ParseJSON(body)
+		if ferr == nil {
+			ferr = identity(r, &t)
+		}
+		if ferr != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "invalid tweet", Field: ferr.Field, Message: ferr.Message})
+			return
+		}
+		if err := f.Send(r.Context(), t); err != nil {
+			log.Warn("tweet not stored by every broker", "id", t.ID, "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "brokers unavailable", Message: err.Error(), ID: t.ID})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, Accepted{Status: "accepted", ID: t.ID})
+	}
+}
+
+// identity takes the tweet's id and received-at time from the api's headers, or makes them
+// when the gateway is called directly.
+func identity(r *http.Request, t *tweet.Tweet) *tweet.FieldError {
+	t.ID, t.ReceivedAtMs = r.Header.Get(tweet.HeaderID), tweet.NowMs()
+	if t.ID == "" {
+		t.ID = tweet.NewID()
+	} else if ferr := tweet.ValidateID(t.ID); ferr != nil {
+		return &tweet.FieldError{Field: tweet.HeaderID, Message: ferr.Message}
+	}
+	if v := r.Header.Get(tweet.HeaderReceivedAt); v != "" {
+		ms, ferr := tweet.ParseMs(v)
+		if ferr != nil {
+			return &tweet.FieldError{Field: tweet.HeaderReceivedAt, Message: ferr.Message}
+		}
+		t.ReceivedAtMs = ms
+	}
+	return nil
+}
