@@ -26,7 +26,13 @@ type Service struct {
 	Common config.Common
 	Log    *slog.Logger
 	Ops    *ops.Server
+
+	cleanups []func()
 }
+
+// Defer registers f to run after the service has stopped (its run function has returned),
+// last registered first, before the process exits.
+func (s *Service) Defer(f func()) { s.cleanups = append(s.cleanups, f) }
 
 // Setup parses flags (registered by register on a new flag set) and the environment, and
 // builds the logger. It exits with status 2 on a configuration error.
@@ -66,7 +72,8 @@ func (s *Service) StartOps(checks ...func(context.Context) error) {
 }
 
 // Run marks the service ready, waits for a signal (or for run to end), then shuts down:
-// not-ready, drain delay, stop(ctx) bounded by the shutdown timeout, ops server last.
+// not-ready, drain delay, stop(ctx) bounded by the shutdown timeout, run's context cancelled
+// and awaited, the Defer'd cleanups, ops server last. It does not return: it exits.
 // run is the service's main loop (may be nil when the work happens in servers started before);
 // its context is cancelled when shutdown begins.
 func (s *Service) Run(run func(ctx context.Context) error, stop func(ctx context.Context) error) {
@@ -113,6 +120,9 @@ func (s *Service) Run(run func(ctx context.Context) error, stop func(ctx context
 			s.Log.Error("run did not finish within the shutdown timeout")
 			exit = 1
 		}
+	}
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
 	}
 	_ = s.Ops.Shutdown(ctx)
 	s.Log.Info("stopped", "exit", exit)

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds and runs the project's own services on 127.0.0.1 (the dependencies are deps.sh's job):
+#
+#   services.sh build            build the Go binaries and the Rust api into proyecto3/bin
+#   services.sh start            start api, gateway, both writers, both consumers; wait until ready
+#   services.sh stop             stop exactly what start started (by recorded PID), gracefully
+#   services.sh status           print what runs
+#
+# Needs the env file written by `deps.sh start` ($TWEETS_STATE/env). Logs: $TWEETS_STATE/logs.
+# Ports (docs/contracts.md): api 8080; gateway http 8081, grpc 50050, ops 9081; writer-kafka
+# 50051/9082; writer-rabbitmq 50052/9083; consumer-kafka ops 9084; consumer-rabbitmq ops 9085.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${TWEETS_STATE:-/tmp/tweets-local}
+BIN=$ROOT/bin
+RUN=$STATE/services
+LOGS=$STATE/logs
+FORWARD=${FORWARD:-rest}
+
+log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# name|ready-url|command...  (the order is the start order; stop goes in reverse)
+service_table() {
+  cat <<TABLE
+writer-kafka|http://127.0.0.1:9082/readyz|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
+writer-rabbitmq|http://127.0.0.1:9083/readyz|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
+consumer-kafka|http://127.0.0.1:9084/readyz|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
+consumer-rabbitmq|http://127.0.0.1:9085/readyz|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
+gateway|http://127.0.0.1:9081/readyz|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
+api|http://127.0.0.1:8080/readyz|$BIN/tweets-api
+TABLE
+}
+
+build() {
+  mkdir -p "$BIN"
+  log "building Go binaries (gateway writer consumer tweetsctl loadgen)"
+  (cd "$ROOT/src" && go build -o "$BIN/" ./cmd/gateway ./cmd/writer ./cmd/consumer ./cmd/tweetsctl ./cmd/loadgen)
+  log "building the Rust api (release)"
+  (cd "$ROOT/src/api" && cargo build --release --quiet)
+  cp "$ROOT/src/api/target/release/tweets-api" "$BIN/tweets-api"
+  log "built: $(cd "$BIN" && echo *)"
+}
+
+alive() { [[ -n ${1:-} && -d /proc/$1 ]]; }
+
+wait_ready() { # name url pid
+  local name=$1 url=$2 pid=$3 i
+  for ((i = 0; i < 300; i++)); do
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    alive "$pid" || { tail -n 30 "$LOGS/$name.log" >&2; die "$name exited during start (log: $LOGS/$name.log)"; }
+    sleep 0.1
+  done
+  tail -n 30 "$LOGS/$name.log" >&2
+  die "$name not ready after 30 s ($url)"
+}
+
+start() {
+  [[ -f $STATE/env ]] || die "no $STATE/env: run deps.sh start first"
+  # shellcheck disable=SC1091
+  . "$STATE/env"
+  export GATEWAY_URL=http://127.0.0.1:8081 GATEWAY_GRPC_ADDR=http://127.0.0.1:50050 FORWARD LISTEN_ADDR=127.0.0.1:8080
+  export KAFKA_GROUP=${KAFKA_GROUP:-consumer-kafka}
+  mkdir -p "$RUN" "$LOGS"
+  local name url cmd pid
+  while IFS='|' read -r name url cmd; do
+    if [[ -f $RUN/$name.pid ]] && alive "$(cat "$RUN/$name.pid")"; then
+      log "$name already running (pid $(cat "$RUN/$name.pid"))"
+      continue
+    fi
+    [[ -x ${cmd%% *} ]] || die "${cmd%% *} missing: run services.sh build"
+    # shellcheck disable=SC2086 # the command line is split on purpose
+    setsid $cmd >>"$LOGS/$name.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$RUN/$name.pid"
+    wait_ready "$name" "$url" "$pid"
+    log "$name ready (pid $pid)"
+  done < <(service_table)
+}
+
+stop() {
+  local name pid i names=()
+  while IFS='|' read -r name _; do names=("$name" "${names[@]}"); done < <(service_table)
+  for name in "${names[@]}"; do
+    [[ -f $RUN/$name.pid ]] || continue
+    pid=$(cat "$RUN/$name.pid")
+    if alive "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      i=0
+      while alive "$pid" && ((i < 250)); do sleep 0.1; i=$((i + 1)); done
+      if alive "$pid"; then log "$name did not stop in 25 s: killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+      log "$name stopped (pid $pid)"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+}
+
+status() {
+  local name pid
+  while IFS='|' read -r name _; do
+    pid=$(cat "$RUN/$name.pid" 2>/dev/null || true)
+    if alive "$pid"; then echo "$name running (pid $pid)"; else echo "$name stopped"; fi
+  done < <(service_table)
+}
+
+case ${1:-} in
+  build) build ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 build|start|stop|status" >&2; exit 2 ;;
+esac
