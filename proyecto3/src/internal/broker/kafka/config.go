@@ -53,9 +53,14 @@ type Config struct {
 	// it doubles up to MaxRetryBackoff (default 5s).
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// DrainTimeout is how long a handler call in progress may go on after Run's ctx is
+	// cancelled, so that the batch is stored and acknowledged rather than redelivered (default 5s).
+	DrainTimeout time.Duration
 
-	// Extra librdkafka properties, applied last (tuning and tests).
+	// Extra librdkafka properties for both clients, applied last (tuning, security).
 	Extra map[string]string
+	// ConsumerExtra are librdkafka properties for the Source only (e.g. session.timeout.ms).
+	ConsumerExtra map[string]string
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchWait <= 0 {
 		c.BatchWait = 5 * time.Millisecond
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 5 * time.Second
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 100 * time.Millisecond

@@ -1,0 +1,381 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	ck "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"tweetsdelclima/internal/broker"
+	"tweetsdelclima/internal/tweet"
+)
+
+var _ broker.Source = (*Source)(nil)
+
+// Source reads tweets from a topic as a member of a consumer group and commits offsets only
+// after the handler stored the batch.
+//
+// Rebalances. Run does everything on one goroutine: poll to fill a batch, call the handler,
+// commit, poll again. librdkafka delivers rebalance events only from inside Poll, so:
+//   - a batch that was handed to the handler is committed (or its commit failed) before the
+//     next Poll, i.e. before this member processes a revocation: "commit before revoke";
+//   - a revocation that arrives while a batch is still being filled drops the messages of the
+//     revoked partitions from that batch, uncommitted. Their new owner (or this member, when
+//     the eager protocol hands the partitions back) resumes from the committed offset and
+//     reads them again. Messages of partitions that stay assigned are kept (cooperative
+//     protocol); with the default eager protocol every partition is revoked.
+//   - a handler that keeps failing for longer than max.poll.interval.ms makes librdkafka leave
+//     the group; the partitions move to another member, this member's late commit fails
+//     (counted in tweets_broker_ack_errors_total) and the batch is delivered again.
+//
+// Duplicates are therefore possible after a rebalance or a failed commit (the consumers
+// deduplicate ids in Valkey); losses are not: nothing is committed before the handler's nil.
+//
+// Shutdown: when Run's ctx is cancelled, a handler call in progress keeps a live context for
+// up to DrainTimeout, and its batch is committed if it succeeds; a batch still being filled,
+// or whose handler failed, is abandoned uncommitted.
+type Source struct {
+	cfg   Config
+	log   *slog.Logger
+	c     *ck.Consumer
+	topic string
+
+	runMu      sync.Mutex   // one Run at a time
+	life       sync.RWMutex // Run and Check hold it for reading; Close for writing
+	closed     bool
+	subscribed bool
+	cancelMu   sync.Mutex
+	closing    bool // set by Close, under cancelMu
+	cancelRun  context.CancelFunc
+	wg         sync.WaitGroup
+
+	// revoked is set by the rebalance callback (which runs inside Poll, on Run's goroutine).
+	revoked map[int32]bool
+}
+
+// NewSource creates the consumer. It joins the group on the first Run.
+func NewSource(cfg Config, log *slog.Logger) (*Source, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(true); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("broker", broker.Kafka, "role", "source")
+	m := cfg.common()
+	for k, v := range map[string]any{
+		"group.id":                 cfg.Group,
+		"enable.auto.commit":       false,
+		"enable.auto.offset.store": false,
+		"auto.offset.reset":        "earliest",
+		"enable.partition.eof":     false,
+	} {
+		_ = m.SetKey(k, v)
+	}
+	if err := applyExtra(m, cfg.Extra); err != nil {
+		return nil, err
+	}
+	if err := applyExtra(m, cfg.ConsumerExtra); err != nil {
+		return nil, err
+	}
+	c, err := ck.NewConsumer(&m)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: new consumer: %w", err)
+	}
+	s := &Source{cfg: cfg, log: log, c: c, topic: cfg.Topic}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); drainLogs(c.Logs(), log) }()
+	log.Info("kafka consumer created", "brokers", cfg.Brokers, "topic", cfg.Topic, "group", cfg.Group,
+		"batch_size", cfg.BatchSize, "batch_wait", cfg.BatchWait)
+	return s, nil
+}
+
+// item is one polled message: its tweet (when it decoded) and where it came from.
+type item struct {
+	t         tweet.Tweet
+	ok        bool
+	partition int32
+	offset    ck.Offset
+}
+
+// Run consumes until ctx is done (or Close), then returns nil; it returns an error only when
+// it cannot go on (subscription refused, fatal client error, closed source).
+func (s *Source) Run(ctx context.Context, h broker.Handler) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.cancelMu.Lock()
+	if s.closing {
+		s.cancelMu.Unlock()
+		return ErrClosed
+	}
+	s.cancelRun = cancel
+	s.cancelMu.Unlock()
+
+	if !s.subscribed {
+		if err := s.c.SubscribeTopics([]string{s.topic}, s.onRebalance); err != nil {
+			return fmt.Errorf("kafka: subscribe %s: %w", s.topic, err)
+		}
+		s.subscribed = true
+	}
+	for ctx.Err() == nil {
+		batch, err := s.readBatch(ctx)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		s.handle(ctx, h, batch)
+	}
+	return nil
+}
+
+// readBatch polls until it has a first message, then for at most BatchWait more or until
+// BatchSize messages.
+func (s *Source) readBatch(ctx context.Context) ([]item, error) {
+	batch := make([]item, 0, s.cfg.BatchSize)
+	var deadline time.Time
+	for len(batch) < s.cfg.BatchSize {
+		if ctx.Err() != nil {
+			return nil, nil // abandon: nothing of it was committed
+		}
+		wait := 100 * time.Millisecond // bounded, so that ctx is checked
+		if len(batch) > 0 {
+			wait = time.Until(deadline)
+			if wait <= 0 {
+				break
+			}
+		}
+		ev := s.c.Poll(timeoutMs(wait))
+		if len(s.revoked) > 0 {
+			batch = dropPartitions(batch, s.revoked)
+			s.revoked = nil
+		}
+		switch e := ev.(type) {
+		case nil:
+		case *ck.Message:
+			if e.TopicPartition.Error != nil {
+				s.log.Warn("consume error", "err", e.TopicPartition.Error)
+				continue
+			}
+			it := item{partition: e.TopicPartition.Partition, offset: e.TopicPartition.Offset}
+			t, err := decode(e)
+			if err != nil {
+				decodeErrorsTotal.Inc()
+				s.log.Warn("undecodable message skipped", "partition", it.partition, "offset", int64(it.offset), "err", err)
+			} else {
+				it.t, it.ok = t, true
+			}
+			if len(batch) == 0 {
+				deadline = time.Now().Add(s.cfg.BatchWait)
+			}
+			batch = append(batch, it)
+		case ck.Error:
+			logKafkaError(s.log, e, "source")
+			if e.IsFatal() {
+				return nil, fmt.Errorf("kafka: fatal consumer error: %w", e)
+			}
+		default:
+			s.log.Debug("kafka event", "event", e.String())
+		}
+	}
+	return batch, nil
+}
+
+func dropPartitions(batch []item, revoked map[int32]bool) []item {
+	kept := batch[:0]
+	for _, it := range batch {
+		if !revoked[it.partition] {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
+// onRebalance runs inside Poll. It records revoked partitions so that readBatch drops their
+// messages; librdkafka then performs the (un)assignment itself.
+func (s *Source) onRebalance(c *ck.Consumer, ev ck.Event) error {
+	switch e := ev.(type) {
+	case ck.AssignedPartitions:
+		rebalancesTotal.WithLabelValues("assign").Inc()
+		s.log.Info("partitions assigned", "partitions", partitionList(e.Partitions), "protocol", c.GetRebalanceProtocol())
+	case ck.RevokedPartitions:
+		kind := "revoke"
+		if c.AssignmentLost() {
+			kind = "lost"
+		}
+		rebalancesTotal.WithLabelValues(kind).Inc()
+		if s.revoked == nil {
+			s.revoked = make(map[int32]bool)
+		}
+		for _, tp := range e.Partitions {
+			s.revoked[tp.Partition] = true
+		}
+		s.log.Info("partitions revoked", "partitions", partitionList(e.Partitions), "lost", kind == "lost")
+	}
+	return nil
+}
+
+func partitionList(tps []ck.TopicPartition) []int32 {
+	out := make([]int32, len(tps))
+	for i, tp := range tps {
+		out[i] = tp.Partition
+	}
+	return out
+}
+
+// handle calls h until it succeeds (or ctx ends), then commits the batch's next offsets.
+func (s *Source) handle(ctx context.Context, h broker.Handler, batch []item) {
+	batchSize.Observe(float64(len(batch)))
+	tweets := make([]tweet.Tweet, 0, len(batch))
+	for _, it := range batch {
+		if it.ok {
+			tweets = append(tweets, it.t)
+		}
+	}
+	backoff := s.cfg.RetryBackoff
+	for attempt := 1; len(tweets) > 0; attempt++ {
+		hctx, hcancel := drainContext(ctx, s.cfg.DrainTimeout)
+		err := h(hctx, tweets)
+		hcancel()
+		if err == nil {
+			break
+		}
+		handlerErrorsTotal.Inc()
+		if ctx.Err() != nil {
+			s.log.Info("batch abandoned uncommitted at shutdown", "messages", len(batch), "err", err)
+			return
+		}
+		s.log.Warn("handler failed; retrying the batch", "attempt", attempt, "messages", len(tweets), "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			s.log.Info("batch abandoned uncommitted at shutdown", "messages", len(batch))
+			return
+		}
+		backoff = min(2*backoff, s.cfg.MaxRetryBackoff)
+	}
+	if err := s.commit(batch); err != nil {
+		ackErrorsTotal.Inc()
+		s.log.Warn("offset commit failed; the batch will be delivered again", "messages", len(batch), "err", err)
+		return
+	}
+	consumedTotal.Add(float64(len(tweets)))
+}
+
+// commit stores, per partition, the offset after the batch's last message (synchronously).
+func (s *Source) commit(batch []item) error {
+	next := make(map[int32]ck.Offset)
+	for _, it := range batch {
+		if o := it.offset + 1; o > next[it.partition] {
+			next[it.partition] = o
+		}
+	}
+	offsets := make([]ck.TopicPartition, 0, len(next))
+	for p, o := range next {
+		offsets = append(offsets, ck.TopicPartition{Topic: &s.topic, Partition: p, Offset: o})
+	}
+	res, err := s.c.CommitOffsets(offsets)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, tp := range res {
+		if tp.Error != nil {
+			errs = append(errs, fmt.Errorf("partition %d: %w", tp.Partition, tp.Error))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// decode rebuilds a tweet from a record: identity from the headers (the key as a fallback
+// for the id), fields from the protobuf value.
+func decode(m *ck.Message) (tweet.Tweet, error) {
+	var id, recv string
+	for _, h := range m.Headers {
+		switch h.Key {
+		case tweet.BrokerHeaderID:
+			id = string(h.Value)
+		case tweet.BrokerHeaderRecv:
+			recv = string(h.Value)
+		}
+	}
+	if id == "" {
+		id = string(m.Key)
+	}
+	ms, ferr := tweet.ParseMs(recv)
+	if ferr != nil {
+		return tweet.Tweet{}, fmt.Errorf("header %s: %w", tweet.BrokerHeaderRecv, ferr)
+	}
+	return tweet.Unmarshal(m.Value, id, ms)
+}
+
+// Check fetches the cluster metadata within ctx.
+func (s *Source) Check(ctx context.Context) error {
+	if !s.life.TryRLock() {
+		return ErrClosed // Close is in progress
+	}
+	defer s.life.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return checkMetadata(ctx, s.c)
+}
+
+// Close stops a running Run (its batch in progress is abandoned uncommitted), leaves the
+// group and closes the consumer. Cancel Run's ctx and let it return first for a graceful stop.
+func (s *Source) Close() error {
+	s.cancelMu.Lock()
+	s.closing = true
+	if s.cancelRun != nil {
+		s.cancelRun()
+	}
+	s.cancelMu.Unlock()
+	s.life.Lock()
+	if s.closed {
+		s.life.Unlock()
+		return nil
+	}
+	s.closed = true
+	err := s.c.Close()
+	s.life.Unlock()
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("kafka: close consumer: %w", err)
+	}
+	return nil
+}
+
+// drainContext is the handler's context: it outlives parent's cancellation by grace, so a
+// batch being stored when shutdown begins can finish and be acknowledged.
+func drainContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(parent, func() {
+		mu.Lock()
+		timer = time.AfterFunc(grace, cancel)
+		mu.Unlock()
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
