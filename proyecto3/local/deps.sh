@@ -10,7 +10,8 @@
 # Environment: TWEETS_STATE (/tmp/tweets-local), TWEETS_CACHE (~/.cache/tweets-del-clima),
 # VALKEY_PORT (6379), VALKEY_REPLICA_PORT (6380), RABBITMQ_PORT (5672), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
-# KAFKA_VERSION (4.1.1).
+# KAFKA_VERSION (4.1.1), TWEETS_STARTED_FILE (start writes there the components it launched),
+# TWEETS_KEEP_ON_FAIL=1 (a failed start leaves what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
 set -euo pipefail
 
@@ -737,6 +738,7 @@ cmd_start() {
   chmod 700 "$STATE/secrets"
   if cmd_status >/dev/null 2>&1; then
     write_env
+    if [[ -n ${TWEETS_STARTED_FILE:-} ]]; then : >"$TWEETS_STARTED_FILE"; fi
     log "all dependencies are already running (deps.sh status); env: $STATE/env"
     return 0
   fi
@@ -749,6 +751,10 @@ cmd_start() {
   if printf '%s\n' "${LAUNCHED[@]}" | grep -qx kafka; then wait_kafka; fi
   write_env
   trap - EXIT
+  # For a caller that stops exactly what this start launched (test.sh): decided under the lock.
+  if [[ -n ${TWEETS_STARTED_FILE:-} ]]; then
+    if ((${#LAUNCHED[@]})); then printf '%s\n' "${LAUNCHED[@]}" | sort -u; fi >"$TWEETS_STARTED_FILE"
+  fi
   log "all dependencies ready in $((SECONDS - t0))s; env: $STATE/env"
 }
 

@@ -2,6 +2,7 @@
 # Builds and runs the project's own services on 127.0.0.1 (the dependencies are deps.sh's job):
 #
 #   services.sh build            build the Go binaries and the Rust api into proyecto3/bin
+#                                (TWEETS_API_PROFILE=debug reuses the test build of the api)
 #   services.sh start            start api, gateway, both writers, both consumers; wait until ready
 #   services.sh stop             stop exactly what start started (by recorded PID), gracefully
 #   services.sh status           print what runs
@@ -37,9 +38,11 @@ build() {
   mkdir -p "$BIN"
   log "building Go binaries (gateway writer consumer tweetsctl loadgen)"
   (cd "$ROOT/src" && go build -o "$BIN/" ./cmd/gateway ./cmd/writer ./cmd/consumer ./cmd/tweetsctl ./cmd/loadgen)
-  log "building the Rust api (release)"
-  (cd "$ROOT/src/api" && cargo build --release --quiet)
-  cp "$ROOT/src/api/target/release/tweets-api" "$BIN/tweets-api"
+  local profile=${TWEETS_API_PROFILE:-release} flag=--release
+  [[ $profile == debug ]] && flag=
+  log "building the Rust api ($profile)"
+  (cd "$ROOT/src/api" && cargo build $flag --quiet)
+  cp "$ROOT/src/api/target/$profile/tweets-api" "$BIN/tweets-api"
   log "built: $(cd "$BIN" && echo *)"
 }
 
@@ -62,6 +65,8 @@ start() {
   . "$STATE/env"
   export GATEWAY_URL=http://127.0.0.1:8081 GATEWAY_GRPC_ADDR=http://127.0.0.1:50050 FORWARD LISTEN_ADDR=127.0.0.1:8080
   export KAFKA_GROUP=${KAFKA_GROUP:-consumer-kafka}
+  # No load balancer to notice a not-ready api here: stop without the in-cluster drain delay.
+  export SHUTDOWN_DELAY_MS=${SHUTDOWN_DELAY_MS:-0}
   mkdir -p "$RUN" "$LOGS"
   local name url cmd pid
   while IFS='|' read -r name url cmd; do
@@ -80,19 +85,21 @@ start() {
 }
 
 stop() {
-  local name pid i names=()
-  while IFS='|' read -r name _; do names=("$name" "${names[@]}"); done < <(service_table)
-  for name in "${names[@]}"; do
+  # SIGTERM to every service at once (each drains its own in-flight work), then wait for each.
+  local name pid i
+  local -A pids=()
+  while IFS='|' read -r name _; do
     [[ -f $RUN/$name.pid ]] || continue
     pid=$(cat "$RUN/$name.pid")
-    if alive "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      i=0
-      while alive "$pid" && ((i < 250)); do sleep 0.1; i=$((i + 1)); done
-      if alive "$pid"; then log "$name did not stop in 25 s: killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-      log "$name stopped (pid $pid)"
-    fi
+    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids[$name]=$pid; fi
     rm -f "$RUN/$name.pid"
+  done < <(service_table)
+  for name in "${!pids[@]}"; do
+    pid=${pids[$name]}
+    i=0
+    while alive "$pid" && ((i < 250)); do sleep 0.1; i=$((i + 1)); done
+    if alive "$pid"; then log "$name did not stop in 25 s: killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    log "$name stopped (pid $pid)"
   done
 }
 

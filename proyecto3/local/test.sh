@@ -60,7 +60,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 deps() {
-  local t0 rc c
+  local t0 rc
   banner "deps install"
   t0=$(now_ms)
   bash "$DEPS" install
@@ -68,13 +68,14 @@ deps() {
   record "deps install" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" $(($(now_ms) - t0))
   ((rc == 0)) || return 1
 
-  for c in valkey rabbitmq kafka; do
-    bash "$DEPS" status "$c" >/dev/null 2>&1 || STOP_LIST+=("$c")
-  done
   banner "deps start"
   t0=$(now_ms)
-  bash "$DEPS" start
+  # deps.sh writes (under its lock) which components this start launched: only those are stopped
+  # at the end; whatever ran before, for another run or a developer, keeps running. A failed
+  # start stops what it launched by itself.
+  TWEETS_STARTED_FILE=$LOGS/started bash "$DEPS" start
   rc=$?
+  if [[ -s $LOGS/started ]]; then mapfile -t STOP_LIST <"$LOGS/started"; fi
   record "deps start" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" $(($(now_ms) - t0))
   ((rc == 0)) || return 1
   # shellcheck source=/dev/null

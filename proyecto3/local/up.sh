@@ -47,7 +47,8 @@ case $LOAD in
     out=$(mktemp -d)
     bash "$ROOT/locust/run.sh" --host "$API" --headless --total "$TOTAL" --users "$USERS" --csv "$out/locust" |
       tee "$out/locust.log" || die "Locust reported failures (see above)"
-    accepted=$(python3 "$ROOT/locust/accepted.py" "$out/locust_stats.csv") ;;
+    accepted=$(python3 "$ROOT/locust/accepted.py" "$out/locust_stats.csv")
+    ((accepted == TOTAL)) || die "Locust sent $TOTAL requests but only $accepted were accepted" ;;
   loadgen)
     log "load: open-loop loadgen, $TOTAL requests at $RATE/s, against the api at $API"
     out=$(mktemp -d)
