@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clone();
     let proto = include.join("weathertweet.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
+    println!("cargo:rerun-if-env-changed=VERSION");
 
     let fds = protox::compile([&proto], [&include])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

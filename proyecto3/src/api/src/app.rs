@@ -112,16 +112,21 @@ async fn post_tweet(State(st): State<AppState>, req: Request) -> Response {
     let received_at_ms = now_ms();
     let (parts, body) = req.into_parts();
     if !is_json(&parts.headers) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type", "Content-Type must be application/json");
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported media type",
+            "Content-Type must be application/json",
+        );
     }
     let too_large = || {
-        error(StatusCode::PAYLOAD_TOO_LARGE, "payload too large", format!("the body must be at most {MAX_BODY_BYTES} bytes"))
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload too large",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        )
     };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large();
     }
@@ -180,8 +185,7 @@ async fn readyz(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let mut r = st.metrics().render(&st.config().version, st.is_ready()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     r
 }
 
@@ -215,9 +219,17 @@ async fn track(State(st): State<AppState>, req: Request<Body>, next: Next) -> Re
     let start = Instant::now();
     let route = route_label(req.uri().path());
     let method = method_label(req.method());
+    // A guard, so a request whose client went away (future dropped) still leaves the gauge.
+    struct InFlight<'a>(&'a Metrics);
+    impl Drop for InFlight<'_> {
+        fn drop(&mut self) {
+            self.0.in_flight_add(-1);
+        }
+    }
     st.metrics().in_flight_add(1);
+    let guard = InFlight(st.metrics());
     let resp = next.run(req).await;
-    st.metrics().in_flight_add(-1);
+    drop(guard);
     st.metrics().observe_http(route, method, resp.status().as_u16(), start.elapsed());
     resp
 }

@@ -7,6 +7,15 @@ pub enum ForwardMode {
     Grpc,
 }
 
+impl ForwardMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardMode::Rest => "rest",
+            ForwardMode::Grpc => "grpc",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `LISTEN_ADDR` (`0.0.0.0:8080`).
@@ -17,6 +26,9 @@ pub struct Config {
     pub gateway_url: String,
     /// `GATEWAY_GRPC_ADDR` (`http://gateway:50051`).
     pub gateway_grpc_addr: String,
+    /// `GRPC_CONNECTIONS` (`4`): HTTP/2 connections to the gateway with `FORWARD=grpc`, used
+    /// round-robin (spreads calls over gateway pods behind a ClusterIP Service).
+    pub grpc_connections: usize,
     /// `FORWARD_TIMEOUT_MS` (`6000`): deadline of one attempt (connect + answer), longer than the
     /// gateway's own writer timeout (5 s) so the gateway's answer, not ours, decides.
     pub forward_timeout: Duration,
@@ -42,6 +54,7 @@ impl Default for Config {
             forward: ForwardMode::Rest,
             gateway_url: "http://gateway:8080".into(),
             gateway_grpc_addr: "http://gateway:50051".into(),
+            grpc_connections: 4,
             forward_timeout: Duration::from_millis(6000),
             forward_retries: 2,
             forward_backoff: Duration::from_millis(25),
@@ -77,6 +90,12 @@ impl Config {
         }
         if let Some(v) = get("GATEWAY_GRPC_ADDR") {
             c.gateway_grpc_addr = v;
+        }
+        if let Some(v) = get("GRPC_CONNECTIONS") {
+            c.grpc_connections = v.parse().map_err(|e| format!("GRPC_CONNECTIONS={v:?}: {e}"))?;
+            if !(1..=64).contains(&c.grpc_connections) {
+                return Err("GRPC_CONNECTIONS must be in 1..=64".into());
+            }
         }
         let ms = |k: &str| -> Result<Option<Duration>, String> {
             get(k)
@@ -139,5 +158,8 @@ mod tests {
         assert_eq!(c.forward_retries, 0);
         assert!(Config::from_lookup(|k| (k == "FORWARD").then(|| "kafka".into())).is_err());
         assert!(Config::from_lookup(|k| (k == "FORWARD_TIMEOUT_MS").then(|| "x".into())).is_err());
+        assert!(Config::from_lookup(|k| (k == "GRPC_CONNECTIONS").then(|| "0".into())).is_err());
+        assert!(Config::from_lookup(|k| (k == "FORWARD_RETRIES").then(|| "11".into())).is_err());
+        assert!(Config::from_lookup(|k| (k == "LISTEN_ADDR").then(|| "nope".into())).is_err());
     }
 }

@@ -3,17 +3,22 @@
 //! One client per process (pooled keep-alive HTTP/1.1 connections, or one multiplexed HTTP/2
 //! channel), a per-attempt timeout and a bounded retry that reuses the tweet's id: downstream
 //! counts an id once, so a repeated delivery is harmless.
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{header, Request};
 use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
-    rt::TokioExecutor,
+    rt::{TokioExecutor, TokioTimer},
 };
 use tokio::time::{sleep, timeout, Instant};
-use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     config::{Config, ForwardMode},
@@ -74,10 +79,22 @@ impl Outcome {
     }
 }
 
+/// The gRPC transport: a plain hyper HTTP/2 client (no tower buffer task between the handler and
+/// the connection, unlike tonic's `Channel`: one hop less per call).
+type GrpcHttp = Client<HttpConnector, tonic::body::Body>;
+
 #[derive(Clone)]
 enum Transport {
-    Rest { client: Client<HttpConnector, Full<Bytes>>, uri: hyper::Uri },
-    Grpc { client: WeatherTweetServiceClient<Channel> },
+    Rest {
+        client: Box<Client<HttpConnector, Full<Bytes>>>,
+        uri: hyper::Uri,
+    },
+    /// Several HTTP/2 connections, used round-robin: one connection would pin every call to one
+    /// gateway pod behind a ClusterIP Service and serialize all streams on one socket.
+    Grpc {
+        clients: Arc<[WeatherTweetServiceClient<GrpcHttp>]>,
+        next: Arc<AtomicUsize>,
+    },
 }
 
 #[derive(Clone)]
@@ -99,26 +116,36 @@ impl Forwarder {
                 if uri.scheme_str() != Some("http") {
                     return Err(format!("GATEWAY_URL={:?}: only http:// is supported", cfg.gateway_url));
                 }
-                let mut conn = HttpConnector::new();
-                conn.set_nodelay(true);
-                conn.set_connect_timeout(Some(cfg.forward_timeout));
-                conn.set_keepalive(Some(Duration::from_secs(60)));
                 let client = Client::builder(TokioExecutor::new())
                     .pool_idle_timeout(Duration::from_secs(60))
                     .pool_max_idle_per_host(1024)
-                    .build(conn);
-                Transport::Rest { client, uri }
+                    .build(connector(cfg.forward_timeout));
+                Transport::Rest { client: Box::new(client), uri }
             }
             ForwardMode::Grpc => {
-                let ep = Endpoint::from_shared(cfg.gateway_grpc_addr.clone())
-                    .map_err(|e| format!("GATEWAY_GRPC_ADDR={:?}: {e}", cfg.gateway_grpc_addr))?
-                    .connect_timeout(cfg.forward_timeout)
-                    .tcp_nodelay(true)
-                    .http2_keep_alive_interval(Duration::from_secs(30))
-                    .keep_alive_timeout(Duration::from_secs(10))
-                    .keep_alive_while_idle(true);
-                // Lazy: the api starts (and is live) even if the gateway is not up yet.
-                Transport::Grpc { client: WeatherTweetServiceClient::new(ep.connect_lazy()) }
+                let origin: hyper::Uri = cfg
+                    .gateway_grpc_addr
+                    .parse()
+                    .map_err(|e| format!("GATEWAY_GRPC_ADDR={:?}: {e}", cfg.gateway_grpc_addr))?;
+                if origin.scheme_str() != Some("http") || origin.authority().is_none() {
+                    return Err(format!("GATEWAY_GRPC_ADDR={:?}: want http://host:port", cfg.gateway_grpc_addr));
+                }
+                // Each client is its own pool, so each holds its own HTTP/2 connection. Connections
+                // are made on first use: the api starts (and is live) even if the gateway is not up.
+                let clients: Vec<_> = (0..cfg.grpc_connections.max(1))
+                    .map(|_| {
+                        let client = Client::builder(TokioExecutor::new())
+                            .http2_only(true)
+                            .timer(TokioTimer::new())
+                            .http2_keep_alive_interval(Duration::from_secs(30))
+                            .http2_keep_alive_timeout(Duration::from_secs(10))
+                            .http2_keep_alive_while_idle(true)
+                            .pool_idle_timeout(Duration::from_secs(300))
+                            .build(connector(cfg.forward_timeout));
+                        WeatherTweetServiceClient::with_origin(client, origin.clone())
+                    })
+                    .collect();
+                Transport::Grpc { clients: clients.into(), next: Arc::default() }
             }
         };
         Ok(Forwarder {
@@ -145,7 +172,10 @@ impl Forwarder {
         let outcome = loop {
             let o = match &self.transport {
                 Transport::Rest { client, uri } => self.rest_once(client, uri, body.clone(), id, received_at_ms).await,
-                Transport::Grpc { client } => self.grpc_once(client.clone(), tweet, id, received_at_ms).await,
+                Transport::Grpc { clients, next } => {
+                    let client = clients[next.fetch_add(1, Ordering::Relaxed) % clients.len()].clone();
+                    self.grpc_once(client, tweet, id, received_at_ms).await
+                }
             };
             self.metrics.count_attempt(self.mode(), o.label());
             if !o.retryable() || attempt >= self.retries {
@@ -162,10 +192,8 @@ impl Forwarder {
     /// Exponential backoff with up to 50% jitter, capped at 1 s.
     fn backoff_for(&self, attempt: u32) -> Duration {
         let base = self.backoff.saturating_mul(1 << (attempt - 1).min(10)).min(Duration::from_secs(1));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let half = base.as_nanos() as u64 / 2;
         base + Duration::from_nanos(if half == 0 { 0 } else { u64::from(nanos) % half })
     }
@@ -191,12 +219,18 @@ impl Forwarder {
             let resp = client.request(req).await?;
             let status = resp.status();
             // Read the (small) answer so the connection goes back to the pool.
-            let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             Ok::<_, hyper_util::client::legacy::Error>((status, body))
         };
         match timeout(self.timeout, attempt).await {
             Err(_) => Outcome::Timeout(format!("no answer from the gateway within {:?}", self.timeout)),
-            Ok(Err(e)) if e.is_connect() => Outcome::Unavailable(format!("cannot connect to the gateway: {}", err_chain(&e))),
+            Ok(Err(e)) if e.is_connect() => {
+                Outcome::Unavailable(format!("cannot connect to the gateway: {}", err_chain(&e)))
+            }
             Ok(Err(e)) => Outcome::BadGateway(format!("gateway connection failed: {}", err_chain(&e))),
             Ok(Ok((status, body))) => {
                 let snippet = String::from_utf8_lossy(&body[..body.len().min(256)]).into_owned();
@@ -213,7 +247,7 @@ impl Forwarder {
 
     async fn grpc_once(
         &self,
-        mut client: WeatherTweetServiceClient<Channel>,
+        mut client: WeatherTweetServiceClient<GrpcHttp>,
         tweet: &Tweet,
         id: &str,
         received_at_ms: u64,
@@ -237,6 +271,12 @@ impl Forwarder {
         match timeout(self.timeout, client.send_tweet(req)).await {
             Err(_) => Outcome::Timeout(format!("no answer from the gateway within {:?}", self.timeout)),
             Ok(Ok(_)) => Outcome::Accepted,
+            Ok(Err(s)) if transport_error(&s).is_some_and(|e| e.is_connect()) => {
+                Outcome::Unavailable(format!("cannot connect to the gateway: {}", err_chain(&s)))
+            }
+            Ok(Err(s)) if transport_error(&s).is_some() => {
+                Outcome::BadGateway(format!("gateway connection failed: {}", err_chain(&s)))
+            }
             Ok(Err(s)) => {
                 let d = format!("gateway {:?}: {}", s.code(), s.message());
                 match s.code() {
@@ -248,6 +288,26 @@ impl Forwarder {
             }
         }
     }
+}
+
+fn connector(connect_timeout: Duration) -> HttpConnector {
+    let mut conn = HttpConnector::new();
+    conn.set_nodelay(true);
+    conn.set_connect_timeout(Some(connect_timeout));
+    conn.set_keepalive(Some(Duration::from_secs(60)));
+    conn
+}
+
+/// The client's own error inside a gRPC status (connect failure, broken connection), if any.
+fn transport_error(s: &tonic::Status) -> Option<&hyper_util::client::legacy::Error> {
+    let mut cur = std::error::Error::source(s);
+    while let Some(e) = cur {
+        if let Some(l) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return Some(l);
+        }
+        cur = e.source();
+    }
+    None
 }
 
 fn err_chain(e: &dyn std::error::Error) -> String {

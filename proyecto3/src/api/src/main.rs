@@ -36,6 +36,7 @@ fn init_tracing(level: &str) {
     let level = level.parse::<tracing::Level>().unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_max_level(level)
         .with_current_span(false)
         .with_span_list(false)
@@ -54,7 +55,7 @@ async fn run(cfg: Config) -> Result<(), String> {
         });
     tracing::info!(
         listen = %cfg.listen_addr,
-        forward = ?cfg.forward,
+        forward = cfg.forward.as_str(),
         gateway_url = %cfg.gateway_url,
         gateway_grpc_addr = %cfg.gateway_grpc_addr,
         timeout_ms = cfg.forward_timeout.as_millis() as u64,

@@ -90,12 +90,18 @@ impl Metrics {
         let mut out = String::with_capacity(8192);
         out.push_str("# HELP api_build_info Build information.\n# TYPE api_build_info gauge\n");
         let _ = writeln!(out, "api_build_info{{version=\"{}\"}} 1", version.replace(['"', '\\', '\n'], "_"));
-        out.push_str("# HELP api_ready 1 while the api accepts traffic, 0 while shutting down.\n# TYPE api_ready gauge\n");
+        out.push_str(
+            "# HELP api_ready 1 while the api accepts traffic, 0 while shutting down.\n# TYPE api_ready gauge\n",
+        );
         let _ = writeln!(out, "api_ready {}", u8::from(ready));
-        out.push_str("# HELP api_http_in_flight_requests Requests being served.\n# TYPE api_http_in_flight_requests gauge\n");
+        out.push_str(
+            "# HELP api_http_in_flight_requests Requests being served.\n# TYPE api_http_in_flight_requests gauge\n",
+        );
         let _ = writeln!(out, "api_http_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
 
-        out.push_str("# HELP api_http_request_duration_seconds HTTP requests by route, method and status (count = requests).\n");
+        out.push_str(
+            "# HELP api_http_request_duration_seconds HTTP requests by route, method and status (count = requests).\n",
+        );
         out.push_str("# TYPE api_http_request_duration_seconds histogram\n");
         for ((route, method, status), h) in lock(&self.http).iter() {
             let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
@@ -104,9 +110,15 @@ impl Metrics {
         out.push_str("# HELP api_http_requests_total HTTP requests by route, method and status.\n");
         out.push_str("# TYPE api_http_requests_total counter\n");
         for ((route, method, status), h) in lock(&self.http).iter() {
-            let _ = writeln!(out, "api_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "api_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
+                h.count
+            );
         }
-        out.push_str("# HELP api_forward_duration_seconds Forwards to the gateway by mode and final outcome (all attempts).\n");
+        out.push_str(
+            "# HELP api_forward_duration_seconds Forwards to the gateway by mode and final outcome (all attempts).\n",
+        );
         out.push_str("# TYPE api_forward_duration_seconds histogram\n");
         for ((mode, outcome), h) in lock(&self.forward).iter() {
             h.write(&mut out, "api_forward_duration_seconds", &format!("mode=\"{mode}\",outcome=\"{outcome}\""));

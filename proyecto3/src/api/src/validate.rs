@@ -114,10 +114,8 @@ impl Invalid {
             Invalid::NotAnObject(m) => serde_json::json!({"error": "invalid body", "message": m}),
             Invalid::Fields(errs) => {
                 let first = &errs[0];
-                let all: Vec<Value> = errs
-                    .iter()
-                    .map(|e| serde_json::json!({"field": e.field, "message": e.message}))
-                    .collect();
+                let all: Vec<Value> =
+                    errs.iter().map(|e| serde_json::json!({"field": e.field, "message": e.message})).collect();
                 serde_json::json!({
                     "error": "invalid field",
                     "field": first.field,
@@ -155,18 +153,16 @@ impl Raw {
     fn validate(self) -> Result<Tweet, Invalid> {
         let [m, t, h, w] = self.values;
         let mut errs = Vec::new();
-        let municipality = name_field(&mut errs, "municipality", m, Municipality::parse, "mixco, guatemala, amatitlan, chinautla");
+        let municipality =
+            name_field(&mut errs, "municipality", m, Municipality::parse, "mixco, guatemala, amatitlan, chinautla");
         let temperature = int_field(&mut errs, "temperature", t, TEMPERATURE_RANGE);
         let humidity = int_field(&mut errs, "humidity", h, HUMIDITY_RANGE);
         let weather = name_field(&mut errs, "weather", w, Weather::parse, "sunny, cloudy, rainy, foggy");
         errs.extend(self.extra);
         match (municipality, temperature, humidity, weather) {
-            (Some(municipality), Some(temperature), Some(humidity), Some(weather)) if errs.is_empty() => Ok(Tweet {
-                municipality,
-                temperature,
-                humidity,
-                weather,
-            }),
+            (Some(municipality), Some(temperature), Some(humidity), Some(weather)) if errs.is_empty() => {
+                Ok(Tweet { municipality, temperature, humidity, weather })
+            }
             _ => Err(Invalid::Fields(errs)),
         }
     }
@@ -269,7 +265,8 @@ mod tests {
 
     #[test]
     fn canonical_json_round_trips() {
-        let t = Tweet { municipality: Municipality::Chinautla, temperature: -5, humidity: 100, weather: Weather::Foggy };
+        let t =
+            Tweet { municipality: Municipality::Chinautla, temperature: -5, humidity: 100, weather: Weather::Foggy };
         assert_eq!(parse_tweet(&t.to_json()), Ok(t));
     }
 

@@ -116,7 +116,7 @@ impl WeatherTweetService for Fake {
             received_at_ms: h("x-received-at-ms"),
             content_type: h("content-type"),
             body: Vec::new(),
-            grpc: Some(req.get_ref().clone()),
+            grpc: Some(*req.get_ref()),
         };
         self.seen.lock().unwrap().push(seen);
         let r = self.next();

@@ -18,7 +18,7 @@ async fn valid_bodies_are_accepted_and_forwarded_canonically() {
             r#"{"municipality":"amatitlan","temperature":60,"humidity":100,"weather":"rainy"}"#,
         ),
         (
-            " {\n \"weather\" : \"foggy\", \"humidity\":7,\"temperature\":-0,\"municipality\":\"chinautla\"}\n",
+            " {\n \"weather\" : \"foggy\", \"humidity\":7,\"temperature\":0,\"municipality\":\"chinautla\"}\n",
             r#"{"municipality":"chinautla","temperature":0,"humidity":7,"weather":"foggy"}"#,
         ),
         (
@@ -72,6 +72,7 @@ async fn invalid_bodies_are_rejected_naming_the_field_and_never_forwarded() {
         (t(ok.0, "25.0", ok.2, ok.3), "temperature"),
         (t(ok.0, "2.5e1", ok.2, ok.3), "temperature"),
         (t(ok.0, "1e1", ok.2, ok.3), "temperature"),
+        (t(ok.0, "-0", ok.2, ok.3), "temperature"), // serde_json reads -0 as the float -0.0
         (t(ok.0, r#""25""#, ok.2, ok.3), "temperature"),
         (t(ok.0, "-51", ok.2, ok.3), "temperature"),
         (t(ok.0, "61", ok.2, ok.3), "temperature"),
@@ -93,7 +94,10 @@ async fn invalid_bodies_are_rejected_naming_the_field_and_never_forwarded() {
         // Unknown extra fields and duplicate keys are rejected too.
         (r#"{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","city":"x"}"#.into(), "city"),
         (r#"{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","id":"abc"}"#.into(), "id"),
-        (r#"{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","temperature":99}"#.into(), "temperature"),
+        (
+            r#"{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","temperature":99}"#.into(),
+            "temperature",
+        ),
         (r#"{"municipality":"mixco","temperature":25,"humidity":60,"wether":"sunny"}"#.into(), "weather"),
     ];
     for (body, field) in &cases {
@@ -138,7 +142,13 @@ async fn invalid_bodies_are_rejected_naming_the_field_and_never_forwarded() {
     assert_eq!(a.json["error"], "payload too large");
 
     // 415 for anything but application/json (UTF-8).
-    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json; charset=latin1"), Some("application/jsonx")] {
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/json; charset=latin1"),
+        Some("application/jsonx"),
+    ] {
         let mut b = Request::post("/tweets");
         if let Some(ct) = ct {
             b = b.header("content-type", ct);
