@@ -98,7 +98,7 @@ run_loadgen() { # scenario round url
 open_loop() { # "name url" pairs: ROUNDS interleaved rounds
   local r pair
   for r in $(seq 1 "$ROUNDS"); do
-    for pair in "$@"; do run_loadgen ${pair% *} "$r" ${pair#* }; done
+    for pair in "$@"; do run_loadgen "${pair% *}" "$r" "${pair#* }"; done
   done
 }
 
