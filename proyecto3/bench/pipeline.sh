@@ -9,7 +9,8 @@
 # For each rate: the load generator's status counts and latency percentiles (measured from each
 # request's due time), the time the consumers needed to drain after the last response, whether
 # Valkey holds exactly the accepted tweets (nothing lost, nothing twice), and the peak RSS of each
-# Go service. Results also go to $OUT (default /tmp/tweets-bench) as JSON and text.
+# Go service. Before that, the raw publish rate of each broker (no gateway, no writer server) for
+# comparison (RAW_BROKERS=0 skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +40,11 @@ rss() { # peak RSS (VmHWM) of each Go service, MiB
 
 summary=$OUT/summary.txt
 : >"$summary"
+if [[ ${RAW_BROKERS:-1} == 1 ]]; then
+  log "raw broker publish rates (64 concurrent publishers, 10 s each), same machine, same run"
+  (cd "$ROOT/src" && go test -count=1 ./internal/broker/brokertest -run '^$' -bench 'Publish' -benchtime 10s) |
+    tee "$OUT/raw-brokers.txt" | grep -E '^Benchmark' | tee -a "$summary"
+fi
 for spec in $RATES; do
   rate=${spec%%:*} secs=${spec##*:}
   log "rate $rate/s for ${secs}s through the gateway"
