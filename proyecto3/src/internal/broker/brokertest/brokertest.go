@@ -8,11 +8,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"tweetsdelclima/internal/testenv"
 	"tweetsdelclima/internal/tweet"
 )
 
@@ -189,26 +189,11 @@ type Env struct {
 // must be set (the test fails otherwise); without it, a missing variable skips the test.
 func Integration(t testing.TB) Env {
 	t.Helper()
-	e := Env{
-		KafkaBrokers:   os.Getenv("KAFKA_BROKERS"),
-		RabbitURL:      os.Getenv("RABBITMQ_URL"),
-		RabbitUser:     os.Getenv("RABBITMQ_USERNAME"),
-		RabbitPassword: os.Getenv("RABBITMQ_PASSWORD"),
+	env := testenv.Env(t, "KAFKA_BROKERS", "RABBITMQ_URL", "RABBITMQ_USERNAME", "RABBITMQ_PASSWORD")
+	return Env{
+		KafkaBrokers:   env["KAFKA_BROKERS"],
+		RabbitURL:      env["RABBITMQ_URL"],
+		RabbitUser:     env["RABBITMQ_USERNAME"],
+		RabbitPassword: env["RABBITMQ_PASSWORD"],
 	}
-	var missing []string
-	for name, v := range map[string]string{
-		"KAFKA_BROKERS": e.KafkaBrokers, "RABBITMQ_URL": e.RabbitURL,
-		"RABBITMQ_USERNAME": e.RabbitUser, "RABBITMQ_PASSWORD": e.RabbitPassword,
-	} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		if os.Getenv("TWEETS_INTEGRATION") == "1" {
-			t.Fatalf("TWEETS_INTEGRATION=1 but %v not set", missing)
-		}
-		t.Skipf("integration test: %v not set (set TWEETS_INTEGRATION=1 to require them)", missing)
-	}
-	return e
 }

@@ -338,12 +338,12 @@ func TestUndecodableMessagesAreSkippedAndCommitted(t *testing.T) {
 			t.Fatal(m.TopicPartition.Error)
 		}
 	}
-	before := testutil.ToFloat64(decodeErrorsTotal)
+	before := testutil.ToFloat64(m.DecodeErrors)
 	rec := brokertest.NewRecorder()
 	runSource(t, cfg, rec.Handle)
 	rec.WaitStored(t, 30*time.Second, []tweet.Tweet{good})
 	waitCommitted(t, brokers, group, topic, 1, int64(len(msgs)))
-	if got := testutil.ToFloat64(decodeErrorsTotal) - before; got != float64(len(bad)) {
+	if got := testutil.ToFloat64(m.DecodeErrors) - before; got != float64(len(bad)) {
 		t.Errorf("decode errors counted %v, want %d", got, len(bad))
 	}
 	brokertest.CheckSame(t, []tweet.Tweet{good}, rec.Seen())

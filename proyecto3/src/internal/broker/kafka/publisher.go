@@ -90,7 +90,7 @@ func (p *Publisher) drainEvents() {
 
 func logKafkaError(log *slog.Logger, e ck.Error, role string) {
 	if e.Code() == ck.ErrAllBrokersDown {
-		reconnectsTotal.WithLabelValues(role).Inc()
+		m.Reconnects.WithLabelValues(role).Inc()
 	}
 	if e.IsFatal() {
 		log.Error("kafka fatal error", "code", e.Code().String(), "err", e)
@@ -119,7 +119,7 @@ func drainLogs(ch chan ck.LogEvent, log *slog.Logger) {
 // downstream).
 func (p *Publisher) Publish(ctx context.Context, t tweet.Tweet) (err error) {
 	start := time.Now()
-	defer func() { observePublish(start, err) }()
+	defer func() { m.ObservePublish(start, err) }()
 
 	value, err := t.Marshal()
 	if err != nil {
@@ -185,18 +185,6 @@ func (p *Publisher) produce(ctx context.Context, msg *ck.Message, delivered chan
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
-}
-
-func observePublish(start time.Time, err error) {
-	publishSeconds.Observe(time.Since(start).Seconds())
-	switch {
-	case err == nil:
-		publishedTotal.WithLabelValues("ok").Inc()
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		publishedTotal.WithLabelValues("timeout").Inc()
-	default:
-		publishedTotal.WithLabelValues("error").Inc()
 	}
 }
 

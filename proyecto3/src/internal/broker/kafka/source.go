@@ -173,7 +173,7 @@ func (s *Source) readBatch(ctx context.Context) ([]item, error) {
 			it := item{partition: e.TopicPartition.Partition, offset: e.TopicPartition.Offset}
 			t, err := decode(e)
 			if err != nil {
-				decodeErrorsTotal.Inc()
+				m.DecodeErrors.Inc()
 				s.log.Warn("undecodable message skipped", "partition", it.partition, "offset", int64(it.offset), "err", err)
 			} else {
 				it.t, it.ok = t, true
@@ -238,41 +238,22 @@ func partitionList(tps []ck.TopicPartition) []int32 {
 
 // handle calls h until it succeeds (or ctx ends), then commits the batch's next offsets.
 func (s *Source) handle(ctx context.Context, h broker.Handler, batch []item) {
-	batchSize.Observe(float64(len(batch)))
+	m.BatchSize.Observe(float64(len(batch)))
 	tweets := make([]tweet.Tweet, 0, len(batch))
 	for _, it := range batch {
 		if it.ok {
 			tweets = append(tweets, it.t)
 		}
 	}
-	backoff := s.cfg.RetryBackoff
-	for attempt := 1; len(tweets) > 0; attempt++ {
-		hctx, hcancel := drainContext(ctx, s.cfg.DrainTimeout)
-		err := h(hctx, tweets)
-		hcancel()
-		if err == nil {
-			break
-		}
-		handlerErrorsTotal.Inc()
-		if ctx.Err() != nil {
-			s.log.Info("batch abandoned uncommitted at shutdown", "messages", len(batch), "err", err)
-			return
-		}
-		s.log.Warn("handler failed; retrying the batch", "attempt", attempt, "messages", len(tweets), "backoff", backoff, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			s.log.Info("batch abandoned uncommitted at shutdown", "messages", len(batch))
-			return
-		}
-		backoff = min(2*backoff, s.cfg.MaxRetryBackoff)
+	if len(tweets) > 0 && !broker.HandleUntilStored(ctx, h, tweets, s.retry(), m, s.log) {
+		return
 	}
 	if err := s.commit(batch); err != nil {
-		ackErrorsTotal.Inc()
+		m.AckErrors.Inc()
 		s.log.Warn("offset commit failed; the batch will be delivered again", "messages", len(batch), "err", err)
 		return
 	}
-	consumedTotal.Add(float64(len(tweets)))
+	m.Consumed.Add(float64(len(tweets)))
 }
 
 // commit stores, per partition, the offset after the batch's last message (synchronously).
@@ -358,24 +339,6 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// drainContext is the handler's context: it outlives parent's cancellation by grace, so a
-// batch being stored when shutdown begins can finish and be acknowledged.
-func drainContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	var mu sync.Mutex
-	var timer *time.Timer
-	stop := context.AfterFunc(parent, func() {
-		mu.Lock()
-		timer = time.AfterFunc(grace, cancel)
-		mu.Unlock()
-	})
-	return ctx, func() {
-		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel()
-	}
+func (s *Source) retry() broker.Retry {
+	return broker.Retry{Backoff: s.cfg.RetryBackoff, MaxBackoff: s.cfg.MaxRetryBackoff, Drain: s.cfg.DrainTimeout}
 }

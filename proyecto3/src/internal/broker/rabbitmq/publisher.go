@@ -102,7 +102,7 @@ func (p *Publisher) manage() {
 		}
 		backoff = p.cfg.ReconnectBackoff
 		if connectedBefore {
-			reconnectsTotal.WithLabelValues("publisher").Inc()
+			m.Reconnects.WithLabelValues("publisher").Inc()
 		}
 		connectedBefore = true
 		p.log.Info("connected", "url", redactedURL(p.cfg.URL), "queue", p.cfg.Queue, "queue_type", sess.kind, "channels", len(sess.chans))
@@ -219,7 +219,7 @@ func (p *Publisher) session(ctx context.Context) (*pubSession, error) {
 // id deduplication absorbs.
 func (p *Publisher) Publish(ctx context.Context, t tweet.Tweet) (err error) {
 	start := time.Now()
-	defer func() { observePublish(start, err) }()
+	defer func() { m.ObservePublish(start, err) }()
 
 	p.mu.Lock()
 	if p.closed {
@@ -337,18 +337,6 @@ drain:
 		}
 	}
 	return found
-}
-
-func observePublish(start time.Time, err error) {
-	publishSeconds.Observe(time.Since(start).Seconds())
-	switch {
-	case err == nil:
-		publishedTotal.WithLabelValues("ok").Inc()
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		publishedTotal.WithLabelValues("timeout").Inc()
-	default:
-		publishedTotal.WithLabelValues("error").Inc()
-	}
 }
 
 // Check reports whether the publisher holds an open connection.

@@ -281,13 +281,13 @@ func TestIntegrationSourceReconnectsAfterConnectionDrop(t *testing.T) {
 		}
 		return nil
 	}
-	before := testutil.ToFloat64(reconnectsTotal.WithLabelValues("source"))
+	before := testutil.ToFloat64(m.Reconnects.WithLabelValues("source"))
 	r = runSource(t, cfg, rec.Handle)
 	close(started)
 	publishAll(t, p, want[200:], 30*time.Second)
 	rec.WaitStored(t, 30*time.Second, want)
 	brokertest.CheckSame(t, want, rec.Seen())
-	if got := testutil.ToFloat64(reconnectsTotal.WithLabelValues("source")) - before; got < 1 {
+	if got := testutil.ToFloat64(m.Reconnects.WithLabelValues("source")) - before; got < 1 {
 		t.Errorf("source reconnects counted %v, want ≥ 1", got)
 	}
 }
@@ -296,7 +296,7 @@ func TestIntegrationPublisherSurvivesConnectionDrop(t *testing.T) {
 	cfg := testQueue(t)
 	p := newPublisher(t, cfg)
 	want := brokertest.Tweets(3000)
-	before := testutil.ToFloat64(reconnectsTotal.WithLabelValues("publisher"))
+	before := testutil.ToFloat64(m.Reconnects.WithLabelValues("publisher"))
 
 	// Publish concurrently while the TCP connection is cut twice: every Publish must still
 	// return nil (it waits for the reconnection and publishes again within its ctx).
@@ -305,9 +305,11 @@ func TestIntegrationPublisherSurvivesConnectionDrop(t *testing.T) {
 	drops.Add(1)
 	go func() {
 		defer drops.Done()
-		for i := 0; i < 2; i++ {
+		// The cuts land while publishes are in flight: 3000 publishes take ~150 ms on a
+		// quiet machine and longer on a busy one.
+		for _, after := range []time.Duration{5 * time.Millisecond, 40 * time.Millisecond} {
 			select {
-			case <-time.After(150 * time.Millisecond):
+			case <-time.After(after):
 			case <-stop:
 				return
 			}
@@ -319,7 +321,7 @@ func TestIntegrationPublisherSurvivesConnectionDrop(t *testing.T) {
 	publishAll(t, p, want, 60*time.Second)
 	close(stop)
 	drops.Wait()
-	if got := testutil.ToFloat64(reconnectsTotal.WithLabelValues("publisher")) - before; got < 1 {
+	if got := testutil.ToFloat64(m.Reconnects.WithLabelValues("publisher")) - before; got < 1 {
 		t.Errorf("publisher reconnects counted %v, want ≥ 1", got)
 	}
 	// And it still publishes afterwards.
@@ -356,11 +358,11 @@ func TestIntegrationUndecodableRejected(t *testing.T) {
 	good2 := brokertest.Tweet(6)
 	publishAll(t, p, []tweet.Tweet{good2}, 10*time.Second)
 
-	before := testutil.ToFloat64(decodeErrorsTotal)
+	before := testutil.ToFloat64(m.DecodeErrors)
 	rec := brokertest.NewRecorder()
 	runSource(t, cfg, rec.Handle)
 	rec.WaitStored(t, 20*time.Second, []tweet.Tweet{good, good2})
-	if got := testutil.ToFloat64(decodeErrorsTotal) - before; got != 2 {
+	if got := testutil.ToFloat64(m.DecodeErrors) - before; got != 2 {
 		t.Errorf("decode errors %v, want 2", got)
 	}
 	brokertest.CheckSame(t, []tweet.Tweet{good, good2}, rec.Seen())

@@ -74,7 +74,7 @@ func (s *Source) Run(ctx context.Context, h broker.Handler) error {
 	backoff := s.cfg.ReconnectBackoff
 	for sessions := 0; ctx.Err() == nil; sessions++ {
 		if sessions > 0 {
-			reconnectsTotal.WithLabelValues("source").Inc()
+			m.Reconnects.WithLabelValues("source").Inc()
 		}
 		started := time.Now()
 		err := s.session(ctx, h)
@@ -186,13 +186,13 @@ func (s *Source) readBatch(ctx context.Context, deliveries <-chan amqp.Delivery)
 // handle decodes the batch (rejecting what cannot be decoded), calls h until it succeeds,
 // then acks the batch with one multiple ack. It returns an error only when the channel broke.
 func (s *Source) handle(ctx context.Context, ch *amqp.Channel, h broker.Handler, batch []amqp.Delivery) error {
-	batchSize.Observe(float64(len(batch)))
+	m.BatchSize.Observe(float64(len(batch)))
 	tweets := make([]tweet.Tweet, 0, len(batch))
 	var lastGood uint64
 	for _, d := range batch {
 		t, err := decode(d)
 		if err != nil {
-			decodeErrorsTotal.Inc()
+			m.DecodeErrors.Inc()
 			s.log.Warn("undecodable message rejected", "delivery_tag", d.DeliveryTag, "message_id", d.MessageId, "err", err)
 			if err := ch.Nack(d.DeliveryTag, false, false); err != nil {
 				return fmt.Errorf("rabbitmq: reject undecodable message: %w", err)
@@ -205,33 +205,14 @@ func (s *Source) handle(ctx context.Context, ch *amqp.Channel, h broker.Handler,
 	if len(tweets) == 0 {
 		return nil
 	}
-	backoff := s.cfg.RetryBackoff
-	for attempt := 1; ; attempt++ {
-		hctx, hcancel := drainContext(ctx, s.cfg.DrainTimeout)
-		err := h(hctx, tweets)
-		hcancel()
-		if err == nil {
-			break
-		}
-		handlerErrorsTotal.Inc()
-		if ctx.Err() != nil {
-			s.log.Info("batch abandoned unacked at shutdown", "messages", len(tweets), "err", err)
-			return nil
-		}
-		s.log.Warn("handler failed; retrying the batch", "attempt", attempt, "messages", len(tweets), "backoff", backoff, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			s.log.Info("batch abandoned unacked at shutdown", "messages", len(tweets))
-			return nil
-		}
-		backoff = min(2*backoff, s.cfg.MaxRetryBackoff)
+	if !broker.HandleUntilStored(ctx, h, tweets, s.retry(), m, s.log) {
+		return nil
 	}
 	if err := ch.Ack(lastGood, true); err != nil {
-		ackErrorsTotal.Inc()
+		m.AckErrors.Inc()
 		return fmt.Errorf("rabbitmq: ack (the batch will be delivered again): %w", err)
 	}
-	consumedTotal.Add(float64(len(tweets)))
+	m.Consumed.Add(float64(len(tweets)))
 	return nil
 }
 
@@ -311,24 +292,6 @@ func (s *Source) dropConnection() bool {
 	return true
 }
 
-// drainContext is the handler's context: it outlives parent's cancellation by grace, so a
-// batch being stored when shutdown begins can finish and be acknowledged.
-func drainContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	var mu sync.Mutex
-	var timer *time.Timer
-	stop := context.AfterFunc(parent, func() {
-		mu.Lock()
-		timer = time.AfterFunc(grace, cancel)
-		mu.Unlock()
-	})
-	return ctx, func() {
-		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel()
-	}
+func (s *Source) retry() broker.Retry {
+	return broker.Retry{Backoff: s.cfg.RetryBackoff, MaxBackoff: s.cfg.MaxRetryBackoff, Drain: s.cfg.DrainTimeout}
 }
