@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/rueidis"
 	"google.golang.org/grpc"
 
@@ -72,7 +71,16 @@ func newSystem(t *testing.T) *system {
 	if err := kafka.EnsureTopic(ctx, env["KAFKA_BROKERS"], kafka.TopicSpec{Name: s.topic, Partitions: 3}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.deleteQueue)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := kafka.DeleteTopic(ctx, env["KAFKA_BROKERS"], s.topic); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+		if err := rabbitmq.DeleteQueue(s.rabbitCfg()); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
 
 	fan := &gateway.Fanout{Timeout: 10 * time.Second}
 	for _, b := range []string{broker.Kafka, broker.RabbitMQ} {
@@ -104,19 +112,6 @@ func newSystem(t *testing.T) *system {
 	s.gateway = httptest.NewServer(gateway.Handler(fan, func(http.ResponseWriter, *http.Request) {}, s.log))
 	t.Cleanup(s.gateway.Close)
 	return s
-}
-
-func (s *system) deleteQueue() {
-	u := strings.Replace(s.env["RABBITMQ_URL"], "amqp://", "amqp://"+s.env["RABBITMQ_USERNAME"]+":"+s.env["RABBITMQ_PASSWORD"]+"@", 1)
-	conn, err := amqp.Dial(u)
-	if err != nil {
-		s.t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	if ch, err := conn.Channel(); err == nil {
-		_, _ = ch.QueueDelete(s.queue, false, false, false)
-	}
 }
 
 func (s *system) source(b string) broker.Source {
