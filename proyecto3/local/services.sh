@@ -3,12 +3,13 @@
 #
 #   services.sh build            build the Go binaries and the Rust api into proyecto3/bin
 #                                (TWEETS_API_PROFILE=debug reuses the test build of the api)
-#   services.sh start            start api, gateway, both writers, both consumers; wait until ready
+#   services.sh start            start the local OCI registry (Zot's stand-in), both writers, both
+#                                consumers, the gateway and the api; wait until each is ready
 #   services.sh stop             stop exactly what start started (by recorded PID), gracefully
 #   services.sh status           print what runs
 #
 # Needs the env file written by `deps.sh start` ($TWEETS_STATE/env). Logs: $TWEETS_STATE/logs.
-# Ports (docs/contracts.md): api 8080; gateway http 8081, grpc 50050, ops 9081; writer-kafka
+# Ports (docs/contracts.md): OCI registry 5000; api 8080; gateway http 8081, grpc 50050, ops 9081; writer-kafka
 # 50051/9082; writer-rabbitmq 50052/9083; consumer-kafka ops 9084; consumer-rabbitmq ops 9085.
 set -euo pipefail
 
@@ -25,6 +26,7 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # name|ready-url|command...  (the order is the start order; stop goes in reverse)
 service_table() {
   cat <<TABLE
+registry|http://127.0.0.1:5000/v2/|$BIN/tweetsctl registry --addr 127.0.0.1:5000
 writer-kafka|http://127.0.0.1:9082/readyz|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
 writer-rabbitmq|http://127.0.0.1:9083/readyz|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
 consumer-kafka|http://127.0.0.1:9084/readyz|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
@@ -42,7 +44,9 @@ build() {
   [[ $profile == debug ]] && flag=
   log "building the Rust api ($profile)"
   (cd "$ROOT/src/api" && cargo build $flag --quiet)
-  cp "$ROOT/src/api/target/$profile/tweets-api" "$BIN/tweets-api"
+  # copy then rename: a running api keeps its old file instead of failing with "text file busy"
+  cp "$ROOT/src/api/target/$profile/tweets-api" "$BIN/.tweets-api.new"
+  mv -f "$BIN/.tweets-api.new" "$BIN/tweets-api"
   log "built: $(cd "$BIN" && echo *)"
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole system on this machine, for real: installs what is missing, starts Valkey (primary +
 # replica, AOF), RabbitMQ and Kafka (KRaft), builds and starts the api, the gateway, both writers
-# and both consumers on 127.0.0.1, empties the database, sends a load through the api, waits
+# and both consumers on 127.0.0.1, empties the database, publishes Locust's input file as an OCI
+# artifact to a local registry and has Locust pull it, sends the load through the api, waits
 # until both consumers have drained, and prints what the dashboard would show.
 #
 #   proyecto3/local/up.sh                 10,000 tweets from Locust, 10 users (the statement's test)
@@ -21,6 +22,7 @@ USERS=${TWEETS_USERS:-10}
 LOAD=${TWEETS_LOAD:-locust}
 RATE=${TWEETS_RATE:-1000}
 API=http://127.0.0.1:8080
+INPUT_REF=127.0.0.1:5000/tweets/locust-input:v1
 
 log() { printf '\n[up %s] == %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[up %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -43,9 +45,11 @@ case $LOAD in
   none)
     log "no load requested (TWEETS_LOAD=none)" ;;
   locust)
-    log "load: Locust, $TOTAL requests, $USERS users, against the api at $API"
+    log "publish Locust's input file as an OCI artifact to the local registry (Zot's stand-in)"
+    "$ROOT/bin/tweetsctl" artifact push --plain-http --ref "$INPUT_REF" --file "$ROOT/locust/input/weather-distribution.json"
+    log "load: Locust, $TOTAL requests, $USERS users, against the api at $API (input pulled from $INPUT_REF)"
     out=$(mktemp -d)
-    bash "$ROOT/locust/run.sh" --host "$API" --headless --total "$TOTAL" --users "$USERS" --csv "$out/locust" |
+    LOCUST_INPUT_REF=$INPUT_REF LOCUST_INPUT_PLAIN_HTTP=1 TWEETSCTL=$ROOT/bin/tweetsctl bash "$ROOT/locust/run.sh" --host "$API" --headless --total "$TOTAL" --users "$USERS" --csv "$out/locust" |
       tee "$out/locust.log" || die "Locust reported failures (see above)"
     accepted=$(python3 "$ROOT/locust/accepted.py" "$out/locust_stats.csv")
     ((accepted == TOTAL)) || die "Locust sent $TOTAL requests but only $accepted were accepted" ;;
