@@ -64,3 +64,23 @@ func HandleUntilStored(ctx context.Context, h Handler, batch []tweet.Tweet, r Re
 		backoff = min(2*backoff, r.MaxBackoff)
 	}
 }
+
+// SourceDefaults fills the batching and retry settings every source has, where unset: batches
+// of 200 messages or 5 ms, a 5 s drain at shutdown, retries after 100 ms doubling up to 5 s.
+func SourceDefaults(batchSize *int, batchWait, drain, retryBackoff, maxRetryBackoff *time.Duration) {
+	if *batchSize <= 0 {
+		*batchSize = 200
+	}
+	if *batchWait <= 0 {
+		*batchWait = 5 * time.Millisecond
+	}
+	if *drain <= 0 {
+		*drain = 5 * time.Second
+	}
+	if *retryBackoff <= 0 {
+		*retryBackoff = 100 * time.Millisecond
+	}
+	if *maxRetryBackoff < *retryBackoff {
+		*maxRetryBackoff = max(5*time.Second, *retryBackoff)
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	ck "github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"tweetsdelclima/internal/broker"
 )
 
 // Config configures both the Publisher and the Source. Zero values take the defaults below.
@@ -79,21 +81,7 @@ func (c Config) withDefaults() Config {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 10 * time.Second
 	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 200
-	}
-	if c.BatchWait <= 0 {
-		c.BatchWait = 5 * time.Millisecond
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 5 * time.Second
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 100 * time.Millisecond
-	}
-	if c.MaxRetryBackoff < c.RetryBackoff {
-		c.MaxRetryBackoff = max(5*time.Second, c.RetryBackoff)
-	}
+	broker.SourceDefaults(&c.BatchSize, &c.BatchWait, &c.DrainTimeout, &c.RetryBackoff, &c.MaxRetryBackoff)
 	return c
 }
 

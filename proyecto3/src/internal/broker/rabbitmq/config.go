@@ -24,6 +24,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"tweetsdelclima/internal/broker"
 )
 
 // Config configures the Publisher and the Source. Zero values take the defaults below.
@@ -81,21 +83,7 @@ func (c Config) withDefaults() Config {
 	if c.Prefetch <= 0 {
 		c.Prefetch = 500
 	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 200
-	}
-	if c.BatchWait <= 0 {
-		c.BatchWait = 5 * time.Millisecond
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 5 * time.Second
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 100 * time.Millisecond
-	}
-	if c.MaxRetryBackoff < c.RetryBackoff {
-		c.MaxRetryBackoff = max(5*time.Second, c.RetryBackoff)
-	}
+	broker.SourceDefaults(&c.BatchSize, &c.BatchWait, &c.DrainTimeout, &c.RetryBackoff, &c.MaxRetryBackoff)
 	if c.ReconnectBackoff <= 0 {
 		c.ReconnectBackoff = 100 * time.Millisecond
 	}
