@@ -4,7 +4,8 @@
 //
 //	loadgen --url http://127.0.0.1:8081/tweets --rate 1000 --duration 60s
 //
-// It prints progress every second and ends with a summary: requests by status, achieved rate,
+// It prints progress every second (with the latency percentiles of the requests completed in that
+// second, which shows when a stall happened) and ends with a summary: requests by status, achieved rate,
 // latency percentiles. The exit status is 1 when any request failed.
 package main
 
@@ -78,7 +79,8 @@ func main() {
 	}
 
 	results := make([]result, 0, n)
-	var mu sync.Mutex
+	var mu sync.Mutex          // guards results and window
+	var window []time.Duration // latencies completed since the last progress line
 	var sent, done, dropped atomic.Int64
 	sem := make(chan struct{}, *maxInFlight)
 	var wg sync.WaitGroup
@@ -94,7 +96,14 @@ func main() {
 			case <-progressDone:
 				return
 			case <-t.C:
-				fmt.Fprintf(os.Stderr, "loadgen: %5.1fs sent %d done %d dropped %d\n", time.Since(start).Seconds(), sent.Load(), done.Load(), dropped.Load())
+				mu.Lock()
+				w := window
+				window = nil
+				mu.Unlock()
+				slices.Sort(w)
+				fmt.Fprintf(os.Stderr, "loadgen: %5.1fs sent %d done %d dropped %d | last 1s: %d done, p50 %.1f ms p99 %.1f ms max %.1f ms\n",
+					time.Since(start).Seconds(), sent.Load(), done.Load(), dropped.Load(),
+					len(w), ms(percentile(w, 0.5)), ms(percentile(w, 0.99)), ms(percentile(w, 1)))
 			}
 		}
 	}()
@@ -126,6 +135,7 @@ func main() {
 			done.Add(1)
 			mu.Lock()
 			results = append(results, res)
+			window = append(window, res.latency)
 			mu.Unlock()
 		}(bodies[i%len(bodies)], due)
 	}
@@ -141,12 +151,7 @@ func main() {
 		lat = append(lat, r.latency)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
-	}
+	pct := func(p float64) time.Duration { return percentile(lat, p) }
 	ok := codes[http.StatusAccepted]
 	summary := map[string]any{
 		"target_rate": *rate, "requests": len(results), "accepted": ok, "dropped": dropped.Load(),
@@ -168,6 +173,15 @@ func main() {
 	if ok != len(results) || dropped.Load() > 0 {
 		os.Exit(1)
 	}
+}
+
+// percentile returns sorted[⌊p·n⌋] (0-based, capped at the last): ⌊p·n⌋ samples precede it, so
+// it errs high, never low. 0 when there are none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
