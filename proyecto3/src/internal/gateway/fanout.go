@@ -44,7 +44,7 @@ const serviceConfig = `{
 var writerSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "gateway_writer_call_seconds",
 	Help:    "Duration of SendTweet calls to a writer, by broker and gRPC code.",
-	Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	Buckets: latencyBuckets,
 }, []string{"broker", "code"})
 
 // Writer is a gRPC client of one writer Deployment (all its replicas).
