@@ -5,11 +5,18 @@
 #
 #   bash proyecto3/bench/pipeline.sh                       # 1000/s for 30 s, then 3000/s for 60 s
 #   RATES="1000:30 3000:60 4000:30" bash proyecto3/bench/pipeline.sh
+#   WARMUP=0 bash proyecto3/bench/pipeline.sh              # no warm-up phase
+#
+# Before the measured rates, a warm-up phase (WARMUP, default "1000:60": 1000/s for 60 s) is sent
+# and reported but not counted: Kafka's JVM compiles its hot paths during its first minute or two
+# under load, and a run measured on a freshly started broker measures the JIT (measured: p99
+# 100-250 ms in the first minute after a Kafka start, 20-40 ms afterwards; docs/benchmarks.md).
 #
 # For each rate: the load generator's status counts and latency percentiles (measured from each
 # request's due time), the time the consumers needed to drain after the last response, whether
 # Valkey holds exactly the accepted tweets (nothing lost, nothing twice), and the peak RSS of each
-# Go service. Before that, the raw publish rate of each broker (no gateway, no writer server) for
+# Go service, and the gateway's own view from its /metrics (share of requests within 50 ms, the
+# bucket bounds of p50 and p99: bench/gateway-latency.py). Before that, the raw publish rate of each broker (no gateway, no writer server) for
 # comparison (RAW_BROKERS=0 skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text.
 set -euo pipefail
 
@@ -17,8 +24,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 STATE=${TWEETS_STATE:-/tmp/tweets-local}
 RATES=${RATES:-"1000:30 3000:60"}
+WARMUP=${WARMUP:-"1000:60"}
 OUT=${OUT:-/tmp/tweets-bench}
 GATEWAY=${GATEWAY:-http://127.0.0.1:8081/tweets}
+GATEWAY_METRICS=${GATEWAY_METRICS:-http://127.0.0.1:9081/metrics}
 mkdir -p "$OUT"
 
 log() { printf '\n[bench %s] == %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -38,6 +47,27 @@ rss() { # peak RSS (VmHWM) of each Go service, MiB
   echo
 }
 
+# kafka_pauses T0 T1: the Kafka JVM's stop-the-world GC pauses between two epoch times, from the
+# GC log deps.sh has it write (a pause stalls every produce request; at 1000/s on this machine it
+# is the usual cause of a latency spike).
+kafka_pauses() {
+  python3 - "$STATE/kafka/logs/gc.log" "$1" "$2" <<'PY'
+import datetime, re, sys
+t0, t1 = float(sys.argv[2]), float(sys.argv[3])
+pauses = []
+try:
+    for line in open(sys.argv[1]):
+        m = re.match(r'\[([^\]]+)\].*Pause.* ([0-9.]+)ms$', line.strip())
+        if m and t0 <= datetime.datetime.strptime(m[1], '%Y-%m-%dT%H:%M:%S.%f%z').timestamp() <= t1:
+            pauses.append(float(m[2]))
+except FileNotFoundError:
+    print('  kafka GC pauses: no GC log (Kafka not started by deps.sh?)')
+    sys.exit()
+print(f'  kafka GC pauses during the run: {len(pauses)}' +
+      (f', longest {max(pauses):.0f} ms, total {sum(pauses):.0f} ms' if pauses else ''))
+PY
+}
+
 summary=$OUT/summary.txt
 : >"$summary"
 if [[ ${RAW_BROKERS:-1} == 1 ]]; then
@@ -45,14 +75,26 @@ if [[ ${RAW_BROKERS:-1} == 1 ]]; then
   (cd "$ROOT/src" && go test -count=1 ./internal/broker/brokertest -run '^$' -bench 'Publish' -benchtime 10s) |
     tee "$OUT/raw-brokers.txt" | grep -E '^Benchmark' | tee -a "$summary"
 fi
+if [[ $WARMUP != 0 ]]; then
+  rate=${WARMUP%%:*} secs=${WARMUP##*:}
+  log "warm-up (not counted): rate $rate/s for ${secs}s through the gateway"
+  "$ctl" reset --yes >/dev/null
+  "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" 2>"$OUT/warmup.progress" | tee "$OUT/warmup.txt" || true
+  "$ctl" wait --tweets "$(grep -o '[0-9]* accepted' "$OUT/warmup.txt" | cut -d' ' -f1)" --timeout 120s | tail -n 1
+  echo "warm-up $WARMUP: $(grep 'latency from due time' "$OUT/warmup.txt")" >>"$summary"
+fi
 for spec in $RATES; do
   rate=${spec%%:*} secs=${spec##*:}
   log "rate $rate/s for ${secs}s through the gateway"
   "$ctl" reset --yes >/dev/null
+  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$rate.txt"
+  t0=$(date +%s.%N)
   set +e
   "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" --json "$OUT/load-$rate.json" 2>"$OUT/load-$rate.progress"
   lg=$?
   set -e
+  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-after-$rate.txt"
+  t1=$(date +%s.%N)
   tail -n 3 "$OUT/load-$rate.progress"
   accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OUT/load-$rate.json")
   drain=$("$ctl" wait --tweets "$accepted" --timeout 120s | tail -n 1)
@@ -66,6 +108,8 @@ print(f"rate {sys.argv[2]}/s x {sys.argv[3]}s: {s['requests']} sent, {s['accepte
       f"achieved {s['achieved_rate']:.0f}/s, p50 {s['p50_ms']:.1f} ms p90 {s['p90_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms "
       f"max {s['max_ms']:.1f} ms; loadgen exit {sys.argv[4]}\n  {sys.argv[5]}\n  peak RSS {sys.argv[6]}")
 PY
+  python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$rate.txt" "$OUT/gateway-metrics-after-$rate.txt" | tee -a "$summary"
+  kafka_pauses "$t0" "$t1" | tee -a "$summary"
 done
 "$ctl" summary >"$OUT/valkey-summary.txt"
 log "results"
