@@ -1,9 +1,10 @@
 // Package kafka implements broker.Publisher and broker.Source on Apache Kafka with
 // confluent-kafka-go (librdkafka).
 //
-// Wire format (docs/contracts.md, "Tweet identity on the wire"): record key = tweet id,
-// headers tweet-id and received-at-ms, value = protobuf WeatherTweetRequest, record
-// timestamp = received-at.
+// Wire format (docs/contracts.md, "Tweet identity on the wire"): no record key (sticky
+// partitioning), headers tweet-id and received-at-ms, value = protobuf WeatherTweetRequest,
+// record timestamp = received-at. A record with a key and no tweet-id header (another
+// producer) still decodes: the key is the id's fallback.
 //
 // Publisher: one idempotent producer (enable.idempotence, acks=all) shared by every caller;
 // librdkafka batches records for linger.ms; Publish waits for the delivery report of its own

@@ -188,8 +188,8 @@ func TestRecordFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(m.Key) != tw.ID {
-		t.Errorf("key = %q, want the id %q", m.Key, tw.ID)
+	if m.Key != nil {
+		t.Errorf("key = %q, want none (keyless records for sticky partitioning)", m.Key)
 	}
 	hdr := map[string]string{}
 	for _, h := range m.Headers {

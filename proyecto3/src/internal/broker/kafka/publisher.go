@@ -125,13 +125,16 @@ func (p *Publisher) Publish(ctx context.Context, t tweet.Tweet) (err error) {
 	if err != nil {
 		return fmt.Errorf("kafka: encode tweet %s: %w", t.ID, err)
 	}
-	id := []byte(t.ID)
+	// No record key: librdkafka's sticky partitioner then sends every keyless record of a linger
+	// window to the same partition, so a produce request carries one batch of several records
+	// instead of a one-record batch per partition. Measured at 1000/s in 10 interleaved A/B
+	// rounds: Kafka's CPU -30 %, and the gateway's p99 <= 50 ms in 8 of 10 runs instead of 3
+	// of 10 (docs/benchmarks.md). Nothing needs per-key order; the id travels in a header.
 	msg := &ck.Message{
 		TopicPartition: ck.TopicPartition{Topic: &p.topic, Partition: ck.PartitionAny},
-		Key:            id,
 		Value:          value,
 		Headers: []ck.Header{
-			{Key: tweet.BrokerHeaderID, Value: id},
+			{Key: tweet.BrokerHeaderID, Value: []byte(t.ID)},
 			{Key: tweet.BrokerHeaderRecv, Value: []byte(tweet.FormatMs(t.ReceivedAtMs))},
 		},
 	}
