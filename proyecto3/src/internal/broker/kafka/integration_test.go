@@ -1,8 +1,15 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,4 +90,69 @@ func TestIntegrationFailedConsumerLosesNothing(t *testing.T) {
 	runSource(t, cfg, rec.Handle)
 	rec.WaitStored(t, 60*time.Second, want)
 	brokertest.CheckSame(t, want, rec.Seen())
+}
+
+// TestIntegrationKilledMemberReleasesItsPartitionsQuickly: a consumer process that dies
+// without leaving the group (SIGKILL, OOM, a node lost) holds its partitions until the
+// coordinator gives up on it. With librdkafka's defaults that is a 45 s session timeout (and,
+// when the broker restarted meanwhile, up to the dead member's 5 min rebalance timeout), so a
+// restarted consumer stored nothing for that long. The Source's defaults bound it at 10 s
+// (30 s after a broker restart): a new member must be consuming well within 30 s.
+func TestIntegrationKilledMemberReleasesItsPartitionsQuickly(t *testing.T) {
+	cfg := realTopic(t, 3)
+	cfg.ConsumerExtra = nil // the Source's own defaults are what is under test
+
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperGroupMember$", "-test.v")
+	child.Env = append(os.Environ(), "TWEETS_HELPER_GROUP_MEMBER="+cfg.Brokers+","+cfg.Topic+","+cfg.Group)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = child.Stdout
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	assigned := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "partitions assigned") {
+				once.Do(func() { close(assigned) })
+			}
+		}
+	}()
+	select {
+	case <-assigned:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the helper member got no partitions within 60s")
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	killed := time.Now()
+
+	want := brokertest.Tweets(50)
+	publishAll(t, newPublisher(t, cfg), want)
+	rec := brokertest.NewRecorder()
+	runSource(t, cfg, rec.Handle)
+	rec.WaitStored(t, 30*time.Second, want)
+	t.Logf("a new member stored every tweet %.1fs after the old one was killed", time.Since(killed).Seconds())
+}
+
+// TestHelperGroupMember is the member that the test above kills: it runs only as that test's
+// child process (TWEETS_HELPER_GROUP_MEMBER=brokers,topic,group) and consumes until killed.
+func TestHelperGroupMember(t *testing.T) {
+	spec := strings.Split(os.Getenv("TWEETS_HELPER_GROUP_MEMBER"), ",")
+	if len(spec) != 3 {
+		t.Skip("runs only as the child process of TestIntegrationKilledMemberReleasesItsPartitionsQuickly")
+	}
+	s, err := NewSource(Config{Brokers: spec[0], Topic: spec[1], Group: spec[2]},
+		slog.New(slog.NewTextHandler(os.Stdout, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Run(context.Background(), func(context.Context, []tweet.Tweet) error { return nil })
 }

@@ -74,6 +74,16 @@ func NewSource(cfg Config, log *slog.Logger) (*Source, error) {
 		"enable.auto.offset.store": false,
 		"auto.offset.reset":        "earliest",
 		"enable.partition.eof":     false,
+		// A member that dies without leaving the group (SIGKILL, OOM, a lost node) keeps its
+		// partitions until the coordinator gives up on it: after session.timeout.ms, or, when
+		// the broker restarted meanwhile, after the dead member's rebalance timeout
+		// (max.poll.interval.ms), during which the whole group stops. librdkafka's defaults
+		// (45 s, 5 min) left a restarted consumer storing nothing for that long; these bound it
+		// at 10 s and 30 s. A batch's handler may take up to 30 s before this member is
+		// considered stuck and leaves the group (its batch is then delivered again).
+		"session.timeout.ms":    10000,
+		"heartbeat.interval.ms": 3000,
+		"max.poll.interval.ms":  30000,
 	} {
 		_ = m.SetKey(k, v)
 	}
