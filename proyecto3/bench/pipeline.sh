@@ -14,10 +14,13 @@
 #
 # For each rate: the load generator's status counts and latency percentiles (measured from each
 # request's due time), the time the consumers needed to drain after the last response, whether
-# Valkey holds exactly the accepted tweets (nothing lost, nothing twice), and the peak RSS of each
-# Go service, and the gateway's own view from its /metrics (share of requests within 50 ms, the
-# bucket bounds of p50 and p99: bench/gateway-latency.py). Before that, the raw publish rate of each broker (no gateway, no writer server) for
-# comparison (RAW_BROKERS=0 skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text.
+# Valkey holds exactly the accepted tweets (nothing lost, nothing twice), the peak RSS of each Go
+# service, the gateway's own view from its /metrics (share of requests within 50 ms, the bucket
+# bounds of p50 and p99: bench/gateway-latency.py), the Kafka JVM's GC pauses during the run, and
+# the disk's fsync latency during the run (bench/disk-probe.py: RabbitMQ's quorum queue confirms
+# after an fsync, so a stalling disk shows in the tail). Before that, the raw publish rate of each
+# broker (no gateway, no writer server) for comparison (RAW_BROKERS=0 skips it). Results also go
+# to $OUT (default /tmp/tweets-bench) as JSON and text, one set of files per run (<n>-<rate>).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -83,33 +86,40 @@ if [[ $WARMUP != 0 ]]; then
   "$ctl" wait --tweets "$(grep -o '[0-9]* accepted' "$OUT/warmup.txt" | cut -d' ' -f1)" --timeout 120s | tail -n 1
   echo "warm-up $WARMUP: $(grep 'latency from due time' "$OUT/warmup.txt")" >>"$summary"
 fi
+n=0
 for spec in $RATES; do
   rate=${spec%%:*} secs=${spec##*:}
+  n=$((n + 1))
+  run=$n-$rate # names this run's files in $OUT
   log "rate $rate/s for ${secs}s through the gateway"
   "$ctl" reset --yes >/dev/null
-  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$rate.txt"
+  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$run.txt"
   t0=$(date +%s.%N)
+  python3 "$HERE/disk-probe.py" --seconds "$secs" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
+  probe=$!
   set +e
-  "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" --json "$OUT/load-$rate.json" 2>"$OUT/load-$rate.progress"
+  "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" --json "$OUT/load-$run.json" 2>"$OUT/load-$run.progress"
   lg=$?
+  wait "$probe"
   set -e
-  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-after-$rate.txt"
+  curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-after-$run.txt"
   t1=$(date +%s.%N)
-  tail -n 3 "$OUT/load-$rate.progress"
-  accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OUT/load-$rate.json")
+  tail -n 3 "$OUT/load-$run.progress"
+  accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OUT/load-$run.json")
   drain=$("$ctl" wait --tweets "$accepted" --timeout 120s | tail -n 1)
   echo "$drain"
   mem=$(rss)
   echo "peak RSS: $mem"
-  python3 - "$OUT/load-$rate.json" "$rate" "$secs" "$lg" "$drain" "$mem" >>"$summary" <<'PY'
+  python3 - "$OUT/load-$run.json" "$rate" "$secs" "$lg" "$drain" "$mem" >>"$summary" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"rate {sys.argv[2]}/s x {sys.argv[3]}s: {s['requests']} sent, {s['accepted']} accepted, status {s['status']}, "
       f"achieved {s['achieved_rate']:.0f}/s, p50 {s['p50_ms']:.1f} ms p90 {s['p90_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms "
       f"max {s['max_ms']:.1f} ms; loadgen exit {sys.argv[4]}\n  {sys.argv[5]}\n  peak RSS {sys.argv[6]}")
 PY
-  python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$rate.txt" "$OUT/gateway-metrics-after-$rate.txt" | tee -a "$summary"
+  python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$run.txt" "$OUT/gateway-metrics-after-$run.txt" | tee -a "$summary"
   kafka_pauses "$t0" "$t1" | tee -a "$summary"
+  sed 's/^/  /' "$OUT/disk-$run.txt" | tee -a "$summary"
 done
 "$ctl" summary >"$OUT/valkey-summary.txt"
 log "results"
