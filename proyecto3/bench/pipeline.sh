@@ -21,6 +21,9 @@
 # after an fsync, so a stalling disk shows in the tail). Before that, the raw publish rate of each
 # broker (no gateway, no writer server) for comparison (RAW_BROKERS=0 skips it). Results also go
 # to $OUT (default /tmp/tweets-bench) as JSON and text, one set of files per run (<n>-<rate>).
+# The summary ends with the acceptance targets of issue 2 checked against the runs: p99 <= 50 ms
+# at 1000/s, 3000/s sustained for 60 s, nothing lost or counted twice, drained within 2 s, every
+# Go service under 100 MiB RSS.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -72,7 +75,9 @@ PY
 }
 
 summary=$OUT/summary.txt
+runs=$OUT/runs.jsonl # one JSON record per measured run, read by the targets check at the end
 : >"$summary"
+: >"$runs"
 if [[ ${RAW_BROKERS:-1} == 1 ]]; then
   log "raw broker publish rates (64 concurrent publishers, 10 s each), same machine, same run"
   (cd "$ROOT/src" && go test -count=1 ./internal/broker/brokertest -run '^$' -bench 'Publish' -benchtime 10s) |
@@ -110,18 +115,60 @@ for spec in $RATES; do
   echo "$drain"
   mem=$(rss)
   echo "peak RSS: $mem"
-  python3 - "$OUT/load-$run.json" "$rate" "$secs" "$lg" "$drain" "$mem" >>"$summary" <<'PY'
-import json, sys
+  python3 - "$OUT/load-$run.json" "$rate" "$secs" "$lg" "$drain" "$mem" "$runs" >>"$summary" <<'PY'
+import json, re, sys
 s = json.load(open(sys.argv[1]))
-print(f"rate {sys.argv[2]}/s x {sys.argv[3]}s: {s['requests']} sent, {s['accepted']} accepted, status {s['status']}, "
+rate, secs, drain, mem = int(sys.argv[2]), int(sys.argv[3]), sys.argv[5], sys.argv[6]
+print(f"rate {rate}/s x {secs}s: {s['requests']} sent, {s['accepted']} accepted, status {s['status']}, "
       f"achieved {s['achieved_rate']:.0f}/s, p50 {s['p50_ms']:.1f} ms p90 {s['p90_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms "
-      f"max {s['max_ms']:.1f} ms; loadgen exit {sys.argv[4]}\n  {sys.argv[5]}\n  peak RSS {sys.argv[6]}")
+      f"max {s['max_ms']:.1f} ms; loadgen exit {sys.argv[4]}\n  {drain}\n  peak RSS {mem}")
+stored = re.search(r"(\d+) tweets stored", drain)
+drained = re.search(r"after ([\d.]+)s", drain)
+with open(sys.argv[7], "a") as f:
+    f.write(json.dumps({
+        "rate": rate, "seconds": secs, "sent": s["requests"], "dropped": s["dropped"],
+        "accepted": s["accepted"], "stored": int(stored.group(1)) if stored else None,
+        "drained_s": float(drained.group(1)) if drained else None, "p99_ms": s["p99_ms"],
+        "rss_mib": {k: float(v) for k, v in re.findall(r"(\S+)=([\d.]+)MiB", mem)},
+    }) + "\n")
 PY
   python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$run.txt" "$OUT/gateway-metrics-after-$run.txt" | tee -a "$summary"
   kafka_pauses "$t0" "$t1" | tee -a "$summary"
   sed 's/^/  /' "$OUT/disk-$run.txt" | tee -a "$summary"
 done
 "$ctl" summary >"$OUT/valkey-summary.txt"
+# The acceptance targets of issue 2, checked against the runs above.
+python3 - "$runs" >>"$summary" <<'PY'
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+def verdict(ok):
+    return "met" if ok else "NOT met"
+print("targets:")
+at1000 = [r for r in runs if r["rate"] == 1000]
+if at1000:
+    good = [r for r in at1000 if r["p99_ms"] <= 50]
+    p99s = ", ".join("%.1f" % r["p99_ms"] for r in at1000)
+    print(f"  p99 <= 50 ms at 1000/s: met in {len(good)} of {len(at1000)} runs (p99 {p99s} ms)")
+for r in (r for r in runs if r["rate"] >= 3000 and r["seconds"] >= 60):
+    target = r["rate"] * r["seconds"]
+    why = f", {r['dropped']} not sent: the load generator's in-flight cap was reached" if r["dropped"] else ""
+    print(f"  {r['rate']}/s sustained for {r['seconds']} s: {verdict(r['dropped'] == 0 and r['sent'] >= target)} "
+          f"({r['sent']} of {target} sent{why})")
+whole = [r for r in runs if r["stored"] == r["accepted"]]
+print(f"  nothing lost, nothing counted twice (Valkey holds exactly the accepted tweets): "
+      f"{verdict(len(whole) == len(runs))} in {len(whole)} of {len(runs)} runs")
+drains = [r["drained_s"] for r in runs if r["drained_s"] is not None]
+if drains:
+    print(f"  consumers drained within 2 s: {verdict(len(drains) == len(runs) and max(drains) <= 2)} "
+          f"(slowest {max(drains):.2f} s)")
+peak = {}
+for r in runs:
+    for name, mib in r["rss_mib"].items():
+        peak[name] = max(peak.get(name, 0), mib)
+if peak:
+    print(f"  every Go service under 100 MiB RSS: {verdict(max(peak.values()) < 100)} "
+          f"({', '.join(f'{n} {m:.1f}' for n, m in peak.items())} MiB)")
+PY
 log "results"
 cat "$summary"
 echo
