@@ -10,8 +10,9 @@
 # Environment: TWEETS_STATE (/tmp/tweets-local), TWEETS_CACHE (~/.cache/tweets-del-clima),
 # VALKEY_PORT (6379), VALKEY_REPLICA_PORT (6380), RABBITMQ_PORT (5672), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
-# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), TWEETS_STARTED_FILE (start writes there the components it launched),
-# TWEETS_KEEP_ON_FAIL=1 (a failed start leaves what it launched running).
+# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), TWEETS_STARTED_FILE
+# (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
+# what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
 set -euo pipefail
 
@@ -31,7 +32,8 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 # Kafka's heap: G1 with a fixed 1 GiB young generation. With the earlier 512 MiB heap and a 20 ms
 # pause goal, G1 kept the young generation small and paused every ~4 s at 1000 tweets/s; on this
 # 2-core machine, shared by ten servers, each pause stalled every produce request for 30-180 ms,
-# and those stalls were most of the gateway's p99. With 1 GiB of young generation a pause comes
+# a large part of the gateway's p99 (the rest: the disk's fsync stalls under RabbitMQ's quorum
+# queue, and the saturated CPU). With 1 GiB of young generation a pause comes
 # about once a minute (measured: docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 TOPIC=weather-tweets
