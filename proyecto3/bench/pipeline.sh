@@ -57,7 +57,7 @@ rss() { # peak RSS (VmHWM) of each Go service, MiB
 
 # kafka_pauses T0 T1: the Kafka JVM's stop-the-world GC pauses between two epoch times, from the
 # GC log deps.sh has it write (a pause stalls every produce request; at 1000/s on this machine it
-# is the usual cause of a latency spike).
+# is one of the two usual causes of a latency spike, the other being the disk's fsync stalls).
 kafka_pauses() {
   python3 - "$STATE/kafka/logs/gc.log" "$1" "$2" <<'PY'
 import datetime, re, sys
