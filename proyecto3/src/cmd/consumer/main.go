@@ -25,6 +25,7 @@ func main() {
 		fs.StringVar(&valkeyAddr, "valkey-addr", "valkey-primary:6379", "Valkey primary host:port (password: env VALKEY_PASSWORD)")
 		fs.DurationVar(&ttl, "dedup-ttl", 24*time.Hour, "how long a tweet id is remembered to drop its second delivery")
 	})
+	brokerLog := svc.Log // the source labels its own lines with broker and role
 	svc.Log = svc.Log.With("broker", bf.Broker)
 	client, err := store.Connect(valkeyAddr, config.Secret("VALKEY_PASSWORD"))
 	if err != nil {
@@ -32,7 +33,7 @@ func main() {
 	}
 	svc.Defer(client.Close)
 	st := store.New(client, store.Options{DedupTTL: ttl})
-	src, err := bf.Source(svc.Log)
+	src, err := bf.Source(brokerLog)
 	if err != nil {
 		svc.Fatal("connect to broker", err)
 	}

@@ -57,7 +57,7 @@ func main() {
 	if err != nil {
 		svc.Fatal("listen grpc", err)
 	}
-	grpcSrv := grpc.NewServer()
+	grpcSrv := grpc.NewServer(service.GRPCServerOptions()...)
 	pb.RegisterWeatherTweetServiceServer(grpcSrv, &gateway.GRPCServer{Fanout: fan})
 	go func() {
 		if err := httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

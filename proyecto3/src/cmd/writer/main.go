@@ -30,8 +30,9 @@ func main() {
 		fs.StringVar(&grpcAddr, "grpc-addr", ":50051", "gRPC listen address")
 		fs.DurationVar(&timeout, "publish-timeout", 5*time.Second, "how long a publish may wait for the broker's acknowledgement")
 	})
+	brokerLog := svc.Log // the publisher labels its own lines with broker and role
 	svc.Log = svc.Log.With("broker", bf.Broker)
-	pub, err := bf.Publisher(svc.Log)
+	pub, err := bf.Publisher(brokerLog)
 	if err != nil {
 		svc.Fatal("connect to broker", err)
 	}
@@ -41,7 +42,7 @@ func main() {
 	if err != nil {
 		svc.Fatal("listen grpc", err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(service.GRPCServerOptions()...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	pb.RegisterWeatherTweetServiceServer(srv, &writer.Server{Broker: bf.Broker, Publisher: pub, Timeout: timeout})
