@@ -22,7 +22,11 @@ type recorder struct {
 	buf bytes.Buffer
 }
 
-func (r *recorder) bytes() []byte { r.mu.Lock(); defer r.mu.Unlock(); return bytes.Clone(r.buf.Bytes()) }
+func (r *recorder) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.buf.Bytes())
+}
 
 type recordingConn struct {
 	net.Conn
