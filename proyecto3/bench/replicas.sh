@@ -158,7 +158,8 @@ settle() { # no background save or AOF rewrite on either Valkey (a re-sync trigg
 start_extra() { # name ready-url command...
   local name=$1 url=$2 pid i
   shift 2
-  setsid "$@" >>"$OUT/logs/$name.log" 2>&1 </dev/null &
+  # GOMAXPROCS=1 like the writers of local/services.sh, so that one and two replicas compare
+  setsid env GOMAXPROCS=1 "$@" >>"$OUT/logs/$name.log" 2>&1 </dev/null &
   pid=$!
   EXTRA_PIDS+=("$pid")
   echo "$pid" >"$OUT/logs/$name.pid"

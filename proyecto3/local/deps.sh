@@ -10,7 +10,8 @@
 # Environment: TWEETS_STATE (/tmp/tweets-local), TWEETS_CACHE (~/.cache/tweets-del-clima),
 # VALKEY_PORT (6379), VALKEY_REPLICA_PORT (6380), RABBITMQ_PORT (5672), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
-# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), TWEETS_STARTED_FILE
+# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), RABBITMQ_ERL_ARGS (extra
+# Erlang emulator flags for RabbitMQ, e.g. "+S 1:1"; none by default), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -423,7 +424,7 @@ rmq_env() {
   export RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf
   export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
   export RABBITMQ_LOGS=$RMQ_DIR/log/rabbit.log
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} ${RABBITMQ_ERL_ARGS:-}"
   export ERL_EPMD_ADDRESS=$HOST
   export ERL_EPMD_PORT=$EPMD_PORT
   export ERL_CRASH_DUMP=$RMQ_DIR/erl_crash.dump

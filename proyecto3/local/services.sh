@@ -23,16 +23,20 @@ FORWARD=${FORWARD:-rest}
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 
-# name|ready-url|command...  (the order is the start order; stop goes in reverse)
+# name|ready-url|environment|command...  (the order is the start order; stop goes in reverse)
+# GOMAXPROCS=1 for the writers and consumers: ten busy processes share this machine's 2 cores,
+# and a Go process with 2 Ps wakes a second thread to steal work that is rarely there. At
+# 1000 tweets/s it saved them 10-15 % of their CPU (docs/benchmarks.md); the gateway, which
+# does most of the Go work, keeps both. On GKE each pod gets GOMAXPROCS from its CPU limit.
 service_table() {
   cat <<TABLE
-registry|http://127.0.0.1:5000/v2/|$BIN/tweetsctl registry --addr 127.0.0.1:5000
-writer-kafka|http://127.0.0.1:9082/readyz|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
-writer-rabbitmq|http://127.0.0.1:9083/readyz|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
-consumer-kafka|http://127.0.0.1:9084/readyz|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
-consumer-rabbitmq|http://127.0.0.1:9085/readyz|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
-gateway|http://127.0.0.1:9081/readyz|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
-api|http://127.0.0.1:8080/readyz|$BIN/tweets-api
+registry|http://127.0.0.1:5000/v2/||$BIN/tweetsctl registry --addr 127.0.0.1:5000
+writer-kafka|http://127.0.0.1:9082/readyz|GOMAXPROCS=1|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
+writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
+consumer-kafka|http://127.0.0.1:9084/readyz|GOMAXPROCS=1|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
+consumer-rabbitmq|http://127.0.0.1:9085/readyz|GOMAXPROCS=1|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
+gateway|http://127.0.0.1:9081/readyz||$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
+api|http://127.0.0.1:8080/readyz||$BIN/tweets-api
 TABLE
 }
 
@@ -72,15 +76,15 @@ start() {
   # No load balancer to notice a not-ready api here: stop without the in-cluster drain delay.
   export SHUTDOWN_DELAY_MS=${SHUTDOWN_DELAY_MS:-0}
   mkdir -p "$RUN" "$LOGS"
-  local name url cmd pid
-  while IFS='|' read -r name url cmd; do
+  local name url envs cmd pid
+  while IFS='|' read -r name url envs cmd; do
     if [[ -f $RUN/$name.pid ]] && alive "$(cat "$RUN/$name.pid")"; then
       log "$name already running (pid $(cat "$RUN/$name.pid"))"
       continue
     fi
     [[ -x ${cmd%% *} ]] || die "${cmd%% *} missing: run services.sh build"
     # shellcheck disable=SC2086 # the command line is split on purpose
-    setsid $cmd >>"$LOGS/$name.log" 2>&1 </dev/null &
+    setsid env $envs $cmd >>"$LOGS/$name.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$RUN/$name.pid"
     wait_ready "$name" "$url" "$pid"

@@ -29,6 +29,7 @@ import (
 //	go test ./internal/broker/brokertest -run '^$' -bench Publish -benchtime 10s [-v]
 //
 // BENCH_KAFKA_LINGERS (5ms) is a comma-separated list of producer linger values to compare.
+// BENCH_RABBITMQ_CHANNELS (8) is a comma-separated list of publisher channel counts to compare.
 // BENCH_CONCURRENCY (64) concurrent publishers call Publish in a closed loop; each
 // sub-benchmark reports msgs/s and the p50/p99/max Publish latency (until the broker's
 // acknowledgement). A fresh topic/queue is used and deleted afterwards.
@@ -51,6 +52,17 @@ func BenchmarkPublish(b *testing.B) {
 				b.Fatalf("BENCH_KAFKA_LINGERS: %v", err)
 			}
 			lingers = append(lingers, d)
+		}
+	}
+	channelCounts := []int{8}
+	if v := os.Getenv("BENCH_RABBITMQ_CHANNELS"); v != "" {
+		channelCounts = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 {
+				b.Fatalf("BENCH_RABBITMQ_CHANNELS: %q", f)
+			}
+			channelCounts = append(channelCounts, n)
 		}
 	}
 	type kafkaCase struct {
@@ -82,7 +94,7 @@ func BenchmarkPublish(b *testing.B) {
 			benchPublish(b, p, conc)
 		})
 	}
-	for _, channels := range []int{8} {
+	for _, channels := range channelCounts {
 		b.Run(fmt.Sprintf("rabbitmq/channels=%d/c=%d", channels, conc), func(b *testing.B) {
 			cfg := rabbitmq.Config{
 				URL: env.RabbitURL, Username: env.RabbitUser, Password: env.RabbitPassword,

@@ -42,7 +42,7 @@ func (f *Flags) Register(fs *flag.FlagSet, consumer bool) {
 		fs.DurationVar(&f.BatchWait, "batch-wait", 5*time.Millisecond, "how long to wait to fill a batch")
 	} else {
 		fs.DurationVar(&f.KafkaLinger, "kafka-linger", 5*time.Millisecond, "Kafka producer linger (batching delay)")
-		fs.IntVar(&f.Channels, "rabbitmq-channels", 8, "RabbitMQ publisher channels (confirm mode)")
+		fs.IntVar(&f.Channels, "rabbitmq-channels", 2, "RabbitMQ publisher channels (confirm mode)")
 	}
 }
 
