@@ -29,7 +29,8 @@ import (
 //	go test ./internal/broker/brokertest -run '^$' -bench Publish -benchtime 10s [-v]
 //
 // BENCH_KAFKA_LINGERS (5ms) is a comma-separated list of producer linger values to compare.
-// BENCH_RABBITMQ_CHANNELS (8) is a comma-separated list of publisher channel counts to compare.
+// BENCH_RABBITMQ_CHANNELS (2, the writers' default) is a comma-separated list of publisher
+// channel counts to compare.
 // BENCH_CONCURRENCY (64) concurrent publishers call Publish in a closed loop; each
 // sub-benchmark reports msgs/s and the p50/p99/max Publish latency (until the broker's
 // acknowledgement). A fresh topic/queue is used and deleted afterwards.
@@ -54,7 +55,7 @@ func BenchmarkPublish(b *testing.B) {
 			lingers = append(lingers, d)
 		}
 	}
-	channelCounts := []int{8}
+	channelCounts := []int{2}
 	if v := os.Getenv("BENCH_RABBITMQ_CHANNELS"); v != "" {
 		channelCounts = nil
 		for _, f := range strings.Split(v, ",") {
