@@ -45,7 +45,8 @@ type Config struct {
 	// MessageTimeout bounds how long librdkafka keeps retrying a record (message.timeout.ms,
 	// default 30s). Publish itself returns at its ctx's deadline.
 	MessageTimeout time.Duration
-	// CloseTimeout bounds the flush done by Publisher.Close (default 10s).
+	// CloseTimeout bounds the flush done by Publisher.Close and the consumer close done by
+	// Source.Close (default 10s).
 	CloseTimeout time.Duration
 
 	// BatchSize is the most messages the Source hands to the handler at once (default 200).

@@ -356,10 +356,25 @@ func hdrs(id, recv string) []ck.Header {
 }
 
 // Members join and leave the group while tweets flow: every tweet is stored at least once.
+// TestRebalancesLoseNothing: members join and leave while tweets are published; every tweet is
+// stored. Under both rebalance protocols, since the Source performs the (un)assignments itself.
 func TestRebalancesLoseNothing(t *testing.T) {
+	for _, strategy := range []string{"", "cooperative-sticky"} {
+		name := "eager"
+		if strategy != "" {
+			name = strategy
+		}
+		t.Run(name, func(t *testing.T) { testRebalancesLoseNothing(t, strategy) })
+	}
+}
+
+func testRebalancesLoseNothing(t *testing.T, strategy string) {
 	const topic, group, n = "weather-tweets", "g-rebalance", 600
 	brokers := fakeCluster(t, 4, topic)
 	cfg := testConfig(brokers, topic, group)
+	if strategy != "" {
+		cfg.ConsumerExtra["partition.assignment.strategy"] = strategy
+	}
 	p := newPublisher(t, cfg)
 	want := brokertest.Tweets(n)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,9 @@ type Source struct {
 
 	// revoked is set by the rebalance callback (which runs inside Poll, on Run's goroutine).
 	revoked map[int32]bool
+	// cooperative: the group's rebalance protocol is COOPERATIVE (partition.assignment.strategy
+	// cooperative-sticky), not EAGER; known from the configuration, see onRebalance.
+	cooperative bool
 }
 
 // NewSource creates the consumer. It joins the group on the first Run.
@@ -97,7 +101,9 @@ func NewSource(cfg Config, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: new consumer: %w", err)
 	}
-	s := &Source{cfg: cfg, log: log, c: c, topic: cfg.Topic}
+	strategy, _ := m.Get("partition.assignment.strategy", "")
+	cooperative := strings.Contains(fmt.Sprint(strategy), "cooperative-sticky")
+	s := &Source{cfg: cfg, log: log, c: c, topic: cfg.Topic, cooperative: cooperative}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); drainLogs(c.Logs(), log) }()
 	log.Info("kafka consumer created", "brokers", cfg.Brokers, "topic", cfg.Topic, "group", cfg.Group,
@@ -215,12 +221,26 @@ func dropPartitions(batch []item, revoked map[int32]bool) []item {
 }
 
 // onRebalance runs inside Poll. It records revoked partitions so that readBatch drops their
-// messages; librdkafka then performs the (un)assignment itself.
+// messages, and performs the (un)assignment itself. Left to confluent-kafka-go, the
+// (un)assignment first asks librdkafka for the rebalance protocol, and that query can block
+// forever when the revocation comes from Close (confluent-kafka-go issue 1016, librdkafka
+// issue 4041): seen here once, a test's Close hung for 10 minutes. The protocol follows from
+// the configuration, so it is never asked for.
 func (s *Source) onRebalance(c *ck.Consumer, ev ck.Event) error {
+	protocol := "EAGER"
+	if s.cooperative {
+		protocol = "COOPERATIVE"
+	}
+	var err error
 	switch e := ev.(type) {
 	case ck.AssignedPartitions:
 		rebalancesTotal.WithLabelValues("assign").Inc()
-		s.log.Info("partitions assigned", "partitions", partitionList(e.Partitions), "protocol", c.GetRebalanceProtocol())
+		s.log.Info("partitions assigned", "partitions", partitionList(e.Partitions), "protocol", protocol)
+		if s.cooperative {
+			err = c.IncrementalAssign(e.Partitions)
+		} else {
+			err = c.Assign(e.Partitions)
+		}
 	case ck.RevokedPartitions:
 		kind := "revoke"
 		if c.AssignmentLost() {
@@ -234,8 +254,16 @@ func (s *Source) onRebalance(c *ck.Consumer, ev ck.Event) error {
 			s.revoked[tp.Partition] = true
 		}
 		s.log.Info("partitions revoked", "partitions", partitionList(e.Partitions), "lost", kind == "lost")
+		if s.cooperative {
+			err = c.IncrementalUnassign(e.Partitions)
+		} else {
+			err = c.Unassign()
+		}
 	}
-	return nil
+	if err != nil {
+		s.log.Warn("rebalance: (un)assign failed", "protocol", protocol, "err", err)
+	}
+	return err
 }
 
 func partitionList(tps []ck.TopicPartition) []int32 {
@@ -326,7 +354,8 @@ func (s *Source) Check(ctx context.Context) error {
 }
 
 // Close stops a running Run (its batch in progress is abandoned uncommitted), leaves the
-// group and closes the consumer. Cancel Run's ctx and let it return first for a graceful stop.
+// group and closes the consumer (waiting at most CloseTimeout for librdkafka). Cancel Run's ctx
+// and let it return first for a graceful stop.
 func (s *Source) Close() error {
 	s.cancelMu.Lock()
 	s.closing = true
@@ -340,13 +369,23 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.c.Close()
-	s.life.Unlock()
-	s.wg.Wait()
-	if err != nil {
-		return fmt.Errorf("kafka: close consumer: %w", err)
+	// librdkafka's close (leave the group, revoke, destroy) normally takes well under a second;
+	// bounded anyway, so that a close that never returns cannot keep a stopping consumer alive.
+	// Abandoning it loses nothing: offsets are committed after each stored batch.
+	done := make(chan error, 1)
+	go func() { done <- s.c.Close() }()
+	select {
+	case err := <-done:
+		s.life.Unlock()
+		s.wg.Wait()
+		if err != nil {
+			return fmt.Errorf("kafka: close consumer: %w", err)
+		}
+		return nil
+	case <-time.After(s.cfg.CloseTimeout):
+		s.life.Unlock()
+		return fmt.Errorf("kafka: consumer close did not finish within %s; abandoned", s.cfg.CloseTimeout)
 	}
-	return nil
 }
 
 func (s *Source) retry() broker.Retry {
