@@ -2,8 +2,9 @@ package service
 
 import "google.golang.org/grpc"
 
-// GRPCWindow is the fixed HTTP/2 flow-control window (per stream and per connection) of the
-// gRPC connections between our services: gateway -> writers, and api -> gateway.
+// GRPCWindow is the fixed HTTP/2 flow-control window (per stream and per connection) of our Go
+// gRPC servers (gateway, writers) and clients (the gateway's, of the writers). The api's Rust
+// client (hyper) keeps a fixed window by default.
 //
 // A fixed window turns off grpc-go's BDP estimator. With it on, each side sends a PING, and
 // the client a WINDOW_UPDATE, after nearly every small unary call, and the peer answers each
