@@ -355,9 +355,9 @@ func hdrs(id, recv string) []ck.Header {
 	return []ck.Header{{Key: tweet.BrokerHeaderID, Value: []byte(id)}, {Key: tweet.BrokerHeaderRecv, Value: []byte(recv)}}
 }
 
-// Members join and leave the group while tweets flow: every tweet is stored at least once.
-// TestRebalancesLoseNothing: members join and leave while tweets are published; every tweet is
-// stored. Under both rebalance protocols, since the Source performs the (un)assignments itself.
+// TestRebalancesLoseNothing: members join and leave the group while tweets flow; every tweet is
+// stored at least once. Under both rebalance protocols, since the Source performs the
+// (un)assignments itself.
 func TestRebalancesLoseNothing(t *testing.T) {
 	for _, strategy := range []string{"", "cooperative-sticky"} {
 		name := "eager"
