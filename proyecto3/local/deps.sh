@@ -34,8 +34,8 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 # pause goal, G1 kept the young generation small and paused every ~4 s at 1000 tweets/s; on this
 # 2-core machine, shared by ten servers, each pause stalled every produce request for 30-180 ms,
 # a large part of the gateway's p99 (the rest: the disk's fsync stalls under RabbitMQ's quorum
-# queue, and the saturated CPU). With 1 GiB of young generation a pause comes
-# about once a minute (measured: docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
+# queue, and the saturated CPU). With 1 GiB of young generation a pause comes every one to
+# three minutes (measured 55 s to 3 min; docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 TOPIC=weather-tweets
 QUEUE=weather-tweets
