@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"google.golang.org/grpc"
 
 	pb "tweetsdelclima/gen/wetherweetpb"
@@ -23,15 +25,25 @@ import (
 func main() {
 	var httpAddr, grpcAddr, kafkaTarget, rabbitTarget string
 	var timeout time.Duration
+	var maxInFlight int64
 	svc := service.Setup("gateway", os.Args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&httpAddr, "http-addr", ":8080", "REST listen address (POST /tweets)")
 		fs.StringVar(&grpcAddr, "grpc-addr", ":50051", "gRPC listen address (WeatherTweetService)")
 		fs.StringVar(&kafkaTarget, "writer-kafka", "dns:///writer-kafka-headless:50051", "gRPC target of the Kafka writers")
 		fs.StringVar(&rabbitTarget, "writer-rabbitmq", "dns:///writer-rabbitmq-headless:50051", "gRPC target of the RabbitMQ writers")
 		fs.DurationVar(&timeout, "writer-timeout", 5*time.Second, "deadline of the call to both writers")
+		fs.Int64Var(&maxInFlight, "max-in-flight", 1000, "tweets sent to the writers at once; beyond it a tweet is refused at once "+
+			"(503 with Retry-After, or RESOURCE_EXHAUSTED); 0: no bound")
 	})
+	if maxInFlight < 0 {
+		svc.Fatal("config", errors.New("--max-in-flight must be 0 (no bound) or more"))
+	}
 
-	fan := &gateway.Fanout{Timeout: timeout}
+	fan := &gateway.Fanout{Timeout: timeout, MaxInFlight: maxInFlight}
+	promauto.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_in_flight",
+		Help: "Tweets being sent to the writers now (bounded by --max-in-flight).",
+	}, func() float64 { return float64(fan.InFlight()) })
 	for _, w := range []struct{ broker, target string }{{broker.Kafka, kafkaTarget}, {broker.RabbitMQ, rabbitTarget}} {
 		c, err := gateway.DialWriter(w.broker, w.target)
 		if err != nil {

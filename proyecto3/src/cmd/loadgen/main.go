@@ -93,6 +93,7 @@ func main() {
 	var mu sync.Mutex          // guards results and window
 	var window []time.Duration // latencies completed since the last progress line
 	var sent, done, dropped atomic.Int64
+	peak := 0 // most requests in flight at once (written by the sending loop only)
 	sem := make(chan struct{}, *maxInFlight)
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / *rate)
@@ -112,8 +113,8 @@ func main() {
 				window = nil
 				mu.Unlock()
 				slices.Sort(w)
-				fmt.Fprintf(os.Stderr, "loadgen: %5.1fs sent %d done %d dropped %d | last 1s: %d done, p50 %.1f ms p99 %.1f ms max %.1f ms\n",
-					time.Since(start).Seconds(), sent.Load(), done.Load(), dropped.Load(),
+				fmt.Fprintf(os.Stderr, "loadgen: %5.1fs sent %d done %d dropped %d in flight %d | last 1s: %d done, p50 %.1f ms p99 %.1f ms max %.1f ms\n",
+					time.Since(start).Seconds(), sent.Load(), done.Load(), dropped.Load(), len(sem),
 					len(w), ms(percentile(w, 0.5)), ms(percentile(w, 0.99)), ms(percentile(w, 1)))
 			}
 		}
@@ -126,6 +127,7 @@ func main() {
 		}
 		select {
 		case sem <- struct{}{}:
+			peak = max(peak, len(sem))
 		default:
 			dropped.Add(1)
 			continue
@@ -170,13 +172,13 @@ func main() {
 	ok := codes[http.StatusAccepted]
 	summary := map[string]any{
 		"target_rate": *rate, "requests": len(results), "accepted": ok, "dropped": dropped.Load(),
-		"status": codes, "send_seconds": sendTime.Seconds(), "elapsed_seconds": elapsed.Seconds(),
+		"status": codes, "peak_in_flight": peak, "send_seconds": sendTime.Seconds(), "elapsed_seconds": elapsed.Seconds(),
 		"achieved_rate": float64(len(results)) / sendTime.Seconds(),
 		"p50_ms":        ms(pct(0.50)), "p90_ms": ms(pct(0.90)), "p99_ms": ms(pct(0.99)), "max_ms": ms(pct(1)),
 	}
 	fmt.Printf("loadgen summary: %d requests at %.0f/s target (%.0f/s achieved over %.1fs), %d accepted (202), %d dropped\n",
 		len(results), *rate, summary["achieved_rate"], sendTime.Seconds(), ok, dropped.Load())
-	fmt.Printf("  status: %v (0 = transport error)\n", codes)
+	fmt.Printf("  status: %v (0 = transport error), at most %d in flight at once\n", codes, peak)
 	fmt.Printf("  latency from due time: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
 		ms(pct(0.5)), ms(pct(0.9)), ms(pct(0.99)), ms(pct(1)))
 	if *jsonOut != "" {

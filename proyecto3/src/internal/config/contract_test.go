@@ -16,7 +16,7 @@ func TestFlagsMatchTheContract(t *testing.T) {
 	src := filepath.Join("..", "..")
 	files := []string{"cmd/gateway/main.go", "cmd/writer/main.go", "cmd/consumer/main.go",
 		"internal/broker/open/open.go", "internal/config/config.go"}
-	flagDef := regexp.MustCompile(`fs\.(?:String|Duration|Int|Bool|Float64)Var\(&[^,]+,\s*"([a-z0-9-]+)"`)
+	flagDef := regexp.MustCompile(`fs\.(?:String|Duration|Int64|Int|Bool|Float64)Var\(&[^,]+,\s*"([a-z0-9-]+)"`)
 	code := map[string]bool{}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(src, f))

@@ -234,3 +234,72 @@ func TestGRPCEntryPoint(t *testing.T) {
 		t.Fatalf("kafka down: %v, want Unavailable", err)
 	}
 }
+
+func TestBeyondMaxInFlightIsRefusedAtOnce(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	r.fan.MaxInFlight = 2
+	r.kafka.delay, r.kafka2.delay = 700*time.Millisecond, 700*time.Millisecond
+	var wg sync.WaitGroup
+	codes2 := make([]int, 2)
+	for i := range codes2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes2[i], _ = post(t, r.srv.URL, "application/json", good, nil) }()
+	}
+	for deadline := time.Now().Add(2 * time.Second); r.fan.InFlight() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("in flight %d, want 2", r.fan.InFlight())
+		}
+	}
+
+	start := time.Now()
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/tweets", strings.NewReader(good))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" ||
+		body["error"] != "overloaded" || body["id"] == "" || !strings.Contains(body["message"].(string), "2 tweets already in flight") {
+		t.Fatalf("third request: got %d Retry-After %q %v, want 503 overloaded with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("the refusal waited %v for the writers", d)
+	}
+
+	// Over gRPC the same bound is RESOURCE_EXHAUSTED (the api maps it to 503 and retries).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: r.fan})
+	go func() { _ = s.Serve(ln) }()
+	defer s.Stop()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = pb.NewWeatherTweetServiceClient(conn).SendTweet(context.Background(),
+		&pb.WeatherTweetRequest{Municipality: pb.Municipalities_mixco, Temperature: 1, Humidity: 2, Weather: pb.Weathers_foggy})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("gRPC beyond the bound: %v, want ResourceExhausted", err)
+	}
+
+	wg.Wait()
+	if codes2[0] != http.StatusAccepted || codes2[1] != http.StatusAccepted {
+		t.Fatalf("the two held requests: %v, want 202 both", codes2)
+	}
+	if n := r.rabbit.count(); n != 2 {
+		t.Fatalf("rabbitmq writer got %d tweets, want 2: a refused tweet must not be sent", n)
+	}
+	if r.fan.InFlight() != 0 {
+		t.Fatalf("in flight %d after every request ended", r.fan.InFlight())
+	}
+	if code, _ := post(t, r.srv.URL, "application/json", good, nil); code != http.StatusAccepted {
+		t.Fatalf("after the load: %d, want 202", code)
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -24,6 +25,10 @@ func (s *GRPCServer) SendTweet(ctx context.Context, req *pb.WeatherTweetRequest)
 		return nil, err
 	}
 	if err := s.Fanout.Send(ctx, t); err != nil {
+		var oe *OverloadedError
+		if errors.As(err, &oe) {
+			return nil, status.Error(codes.ResourceExhausted, err.Error())
+		}
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	return &pb.WeatherTweetResponse{Status: "accepted"}, nil

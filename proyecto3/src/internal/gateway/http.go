@@ -109,6 +109,12 @@ func postTweet(f *Fanout, log *slog.Logger) http.HandlerFunc {
 			return
 		}
 		if err := f.Send(r.Context(), t); err != nil {
+			var oe *OverloadedError
+			if errors.As(err, &oe) { // counted by gateway_overloaded_total; a log line each would flood
+				w.Header().Set("Retry-After", "1")
+				writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "overloaded", Message: oe.Error(), ID: t.ID})
+				return
+			}
 			log.Warn("tweet not stored by every broker", "id", t.ID, "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "brokers unavailable", Message: err.Error(), ID: t.ID})
 			return
