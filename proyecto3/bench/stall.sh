@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a stalled writer does to the gateway, with and without its in-flight bound (issue 2).
 #
-#   bash proyecto3/bench/stall.sh                 # bounds "0 1000": none, then the default
+#   bash proyecto3/bench/stall.sh                 # bounds "0 1000 2000": none, then 1000 and the default
 #   BOUNDS="0 500 1000 2000" STALL_FOR=8 bash proyecto3/bench/stall.sh
 #
 # For each bound the gateway is restarted with MAX_IN_FLIGHT=<bound> (0: no bound), RATE tweets/s
@@ -21,7 +21,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 STATE=${TWEETS_STATE:-/tmp/tweets-local}
-BOUNDS=${BOUNDS:-"0 1000"}
+BOUNDS=${BOUNDS:-"0 1000 2000"}
 RATE=${RATE:-1000} SECS=${SECS:-25} STALL_AT=${STALL_AT:-5} STALL_FOR=${STALL_FOR:-8}
 OUT=${OUT:-/tmp/tweets-stall}
 mkdir -p "$OUT"

@@ -32,7 +32,7 @@ func main() {
 		fs.StringVar(&kafkaTarget, "writer-kafka", "dns:///writer-kafka-headless:50051", "gRPC target of the Kafka writers")
 		fs.StringVar(&rabbitTarget, "writer-rabbitmq", "dns:///writer-rabbitmq-headless:50051", "gRPC target of the RabbitMQ writers")
 		fs.DurationVar(&timeout, "writer-timeout", 5*time.Second, "deadline of the call to both writers")
-		fs.Int64Var(&maxInFlight, "max-in-flight", 1000, "tweets sent to the writers at once; beyond it a tweet is refused at once "+
+		fs.Int64Var(&maxInFlight, "max-in-flight", 2000, "tweets sent to the writers at once; beyond it a tweet is refused at once "+
 			"(503 with Retry-After, or RESOURCE_EXHAUSTED); 0: no bound")
 	})
 	if maxInFlight < 0 {

@@ -113,7 +113,7 @@ type Fanout struct {
 	// every tweet for the whole writer deadline, so the tweets in flight grow to rate x
 	// deadline, and the gateway's memory with them, about 70 KB each with their connection
 	// (bench/stall.sh: 5,025 in flight and 359 MiB at 1000/s with one writer stopped for 8 s;
-	// with a bound of 1000, 88 MiB).
+	// with a bound of 2000, 157 MiB; of 1000, 88 MiB).
 	MaxInFlight int64
 
 	inFlight atomic.Int64
