@@ -39,7 +39,7 @@ func main() {
 		svc.Fatal("config", errors.New("--max-in-flight must be 0 (no bound) or more"))
 	}
 
-	fan := &gateway.Fanout{Timeout: timeout, MaxInFlight: maxInFlight}
+	fan := &gateway.Fanout{Timeout: timeout, MaxInFlight: maxInFlight, Log: svc.Log}
 	promauto.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gateway_in_flight",
 		Help: "Tweets being sent to the writers now (bounded by --max-in-flight).",

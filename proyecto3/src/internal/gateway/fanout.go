@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,8 +116,12 @@ type Fanout struct {
 	// (bench/stall.sh: 5,025 in flight and 359 MiB at 1000/s with one writer stopped for 8 s;
 	// with a bound of 2000, 157 MiB; of 1000, 88 MiB).
 	MaxInFlight int64
+	// Log, when set, gets one line per second at most while tweets are being refused.
+	Log *slog.Logger
 
 	inFlight atomic.Int64
+	refused  atomic.Int64 // refusals not yet logged
+	lastLog  atomic.Int64 // unix nanoseconds of the last refusal log line
 }
 
 // OverloadedError is the refusal of a tweet beyond MaxInFlight. Nothing was sent.
@@ -124,6 +129,20 @@ type OverloadedError struct{ Limit int64 }
 
 func (e *OverloadedError) Error() string {
 	return fmt.Sprintf("overloaded: %d tweets already in flight; retry later", e.Limit)
+}
+
+// logRefusal counts a refusal and logs the count at most once a second: a line per refused tweet
+// would flood the log exactly when the gateway is short of time.
+func (f *Fanout) logRefusal() {
+	f.refused.Add(1)
+	if f.Log == nil {
+		return
+	}
+	now, last := time.Now().UnixNano(), f.lastLog.Load()
+	if now-last < int64(time.Second) || !f.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	f.Log.Warn("overloaded: refusing tweets beyond max-in-flight", "refused", f.refused.Swap(0), "max_in_flight", f.MaxInFlight)
 }
 
 // InFlight is the number of tweets being sent now.
@@ -148,6 +167,7 @@ func (f *Fanout) Send(ctx context.Context, t tweet.Tweet) error {
 	if n := f.inFlight.Add(1); f.MaxInFlight > 0 && n > f.MaxInFlight {
 		f.inFlight.Add(-1)
 		overloaded.Inc()
+		f.logRefusal()
 		return &OverloadedError{Limit: f.MaxInFlight}
 	}
 	defer f.inFlight.Add(-1)

@@ -238,6 +238,9 @@ func TestGRPCEntryPoint(t *testing.T) {
 func TestBeyondMaxInFlightIsRefusedAtOnce(t *testing.T) {
 	r := newRig(t, 5*time.Second)
 	r.fan.MaxInFlight = 2
+	var logged strings.Builder
+	var logMu sync.Mutex
+	r.fan.Log = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
 	r.kafka.delay, r.kafka2.delay = 700*time.Millisecond, 700*time.Millisecond
 	var wg sync.WaitGroup
 	codes2 := make([]int, 2)
@@ -299,7 +302,24 @@ func TestBeyondMaxInFlightIsRefusedAtOnce(t *testing.T) {
 	if r.fan.InFlight() != 0 {
 		t.Fatalf("in flight %d after every request ended", r.fan.InFlight())
 	}
+	logMu.Lock()
+	lines := strings.Count(logged.String(), "overloaded: refusing tweets")
+	logMu.Unlock()
+	if lines != 1 || !strings.Contains(logged.String(), "refused=1 max_in_flight=2") {
+		t.Fatalf("two refusals within a second logged %d lines, want 1 naming the first refusal:\n%s", lines, logged.String())
+	}
 	if code, _ := post(t, r.srv.URL, "application/json", good, nil); code != http.StatusAccepted {
 		t.Fatalf("after the load: %d, want 202", code)
 	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

@@ -110,7 +110,7 @@ func postTweet(f *Fanout, log *slog.Logger) http.HandlerFunc {
 		}
 		if err := f.Send(r.Context(), t); err != nil {
 			var oe *OverloadedError
-			if errors.As(err, &oe) { // counted by gateway_overloaded_total; a log line each would flood
+			if errors.As(err, &oe) { // counted and logged (once a second) by the Fanout
 				w.Header().Set("Retry-After", "1")
 				writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "overloaded", Message: oe.Error(), ID: t.ID})
 				return
