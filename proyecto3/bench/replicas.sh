@@ -39,6 +39,11 @@ ROUNDS=${ROUNDS:-3}
 VALKEY_RATE=${VALKEY_RATE:-2500}
 PARTS=${PARTS:-"writers valkey"}
 HOST=127.0.0.1
+# The extra writers and gateways run like those of local/services.sh: GOMAXPROCS=1 (here the
+# gateways too, so that one and two replicas compare), and QUIET_SYSMON for the ones that wait
+# in the network poller, not in librdkafka (see local/services.sh); the load generator too.
+QUIET_SYSMON=GODEBUG=schedtrace=2147483647
+GO_ENV="GOMAXPROCS=1 $QUIET_SYSMON"
 
 # Processes of part a (ports must be free).
 WKA_GRPC=50061 WKA_OPS=9182 WKB_GRPC=50063 WKB_OPS=9186
@@ -155,11 +160,11 @@ settle() { # no background save or AOF rewrite on either Valkey (a re-sync trigg
   sleep 2
 }
 
-start_extra() { # name ready-url command...
-  local name=$1 url=$2 pid i
-  shift 2
-  # GOMAXPROCS=1 like the writers of local/services.sh, so that one and two replicas compare
-  setsid env GOMAXPROCS=1 "$@" >>"$OUT/logs/$name.log" 2>&1 </dev/null &
+start_extra() { # name ready-url environment command...
+  local name=$1 url=$2 envs=$3 pid i
+  shift 3
+  # shellcheck disable=SC2086 # the environment list is split on purpose
+  setsid env $envs "$@" >>"$OUT/logs/$name.log" 2>&1 </dev/null &
   pid=$!
   EXTRA_PIDS+=("$pid")
   echo "$pid" >"$OUT/logs/$name.pid"
@@ -228,7 +233,7 @@ run_load() { # part config rate round gateway-url
   sampler "$dir" &
   SAMPLER_PID=$!
   set +e
-  "$BIN/loadgen" --url "$url" --rate "$rate" --duration "${DURATION}s" --json "$dir/loadgen.json" >"$dir/loadgen.txt" 2>"$dir/loadgen.progress"
+  env "$QUIET_SYSMON" "$BIN/loadgen" --url "$url" --rate "$rate" --duration "${DURATION}s" --json "$dir/loadgen.json" >"$dir/loadgen.txt" 2>"$dir/loadgen.progress"
   lg=$?
   set -e
   accepted=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$dir/loadgen.json")
@@ -257,14 +262,14 @@ if [[ " $PARTS " == *" writers "* ]]; then
     port_busy "$p" && die "port $p is in use: the writers/gateways of this part need it"
   done
   log "starting two writers per broker and two gateways (writers-1: one writer per broker; writers-2: round_robin over two)"
-  start_extra writer-kafka-a "http://$HOST:$WKA_OPS/readyz" "$BIN/writer" --broker kafka --grpc-addr "$HOST:$WKA_GRPC" --ops-addr "$HOST:$WKA_OPS"
-  start_extra writer-kafka-b "http://$HOST:$WKB_OPS/readyz" "$BIN/writer" --broker kafka --grpc-addr "$HOST:$WKB_GRPC" --ops-addr "$HOST:$WKB_OPS"
-  start_extra writer-rabbitmq-a "http://$HOST:$WRA_OPS/readyz" "$BIN/writer" --broker rabbitmq --grpc-addr "$HOST:$WRA_GRPC" --ops-addr "$HOST:$WRA_OPS"
-  start_extra writer-rabbitmq-b "http://$HOST:$WRB_OPS/readyz" "$BIN/writer" --broker rabbitmq --grpc-addr "$HOST:$WRB_GRPC" --ops-addr "$HOST:$WRB_OPS"
-  start_extra gateway-1 "http://$HOST:$GW1_OPS/readyz" \
+  start_extra writer-kafka-a "http://$HOST:$WKA_OPS/readyz" GOMAXPROCS=1 "$BIN/writer" --broker kafka --grpc-addr "$HOST:$WKA_GRPC" --ops-addr "$HOST:$WKA_OPS"
+  start_extra writer-kafka-b "http://$HOST:$WKB_OPS/readyz" GOMAXPROCS=1 "$BIN/writer" --broker kafka --grpc-addr "$HOST:$WKB_GRPC" --ops-addr "$HOST:$WKB_OPS"
+  start_extra writer-rabbitmq-a "http://$HOST:$WRA_OPS/readyz" "$GO_ENV" "$BIN/writer" --broker rabbitmq --grpc-addr "$HOST:$WRA_GRPC" --ops-addr "$HOST:$WRA_OPS"
+  start_extra writer-rabbitmq-b "http://$HOST:$WRB_OPS/readyz" "$GO_ENV" "$BIN/writer" --broker rabbitmq --grpc-addr "$HOST:$WRB_GRPC" --ops-addr "$HOST:$WRB_OPS"
+  start_extra gateway-1 "http://$HOST:$GW1_OPS/readyz" "$GO_ENV" \
     "$BIN/gateway" --http-addr "$HOST:$GW1_HTTP" --grpc-addr "$HOST:$GW1_GRPC" --ops-addr "$HOST:$GW1_OPS" \
     --writer-kafka "static:///$HOST:$WKA_GRPC" --writer-rabbitmq "static:///$HOST:$WRA_GRPC"
-  start_extra gateway-2 "http://$HOST:$GW2_OPS/readyz" \
+  start_extra gateway-2 "http://$HOST:$GW2_OPS/readyz" "$GO_ENV" \
     "$BIN/gateway" --http-addr "$HOST:$GW2_HTTP" --grpc-addr "$HOST:$GW2_GRPC" --ops-addr "$HOST:$GW2_OPS" \
     --writer-kafka "static:///$HOST:$WKA_GRPC,$HOST:$WKB_GRPC" \
     --writer-rabbitmq "static:///$HOST:$WRA_GRPC,$HOST:$WRB_GRPC"

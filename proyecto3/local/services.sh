@@ -20,6 +20,19 @@ RUN=$STATE/services
 LOGS=$STATE/logs
 FORWARD=${FORWARD:-rest}
 
+# Go's sysmon thread sleeps deeply while every P is idle, and the first system call after that
+# wakes it, after which it polls every 20 us for a while. A process that goes idle and busy
+# again a thousand times a second (every Go service here at 1000 tweets/s) pays that on every
+# burst: the gateway's sysmon thread made 3,900 context switches/s and used 5 % of a core
+# (golang/go#18236: the sysmon tick is hardcoded). A schedtrace period set (here to its maximum,
+# 24.8 days, so that no trace is ever printed in practice) keeps sysmon out of that deep sleep:
+# it backs off to one wake-up every 10 ms instead. At 1000/s (3 interleaved rounds): gateway,
+# writer-rabbitmq, consumer-rabbitmq and the load generator -17 to -22 % CPU each, and p50 8-9
+# instead of 15-19 ms. Not for the Kafka writer and consumer: their librdkafka calls block in
+# cgo, which sysmon then polls at 20 us; consumer-kafka used +90 % CPU with it
+# (docs/benchmarks.md, "Less CPU per tweet"). The manifests set the same (kustomize/base).
+QUIET_SYSMON=GODEBUG=schedtrace=2147483647
+
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 
@@ -28,14 +41,16 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # and a Go process with 2 Ps wakes a second thread to steal work that is rarely there. At
 # 1000 tweets/s it saved them 10-15 % of their CPU (docs/benchmarks.md); the gateway, which
 # does most of the Go work, keeps both. On GKE each pod gets GOMAXPROCS from its CPU limit.
+# $QUIET_SYSMON for the Go processes that wait in the network poller (gateway, writer-rabbitmq,
+# consumer-rabbitmq; bench/pipeline.sh gives it to the load generator too): see below.
 service_table() {
   cat <<TABLE
 registry|http://127.0.0.1:5000/v2/||$BIN/tweetsctl registry --addr 127.0.0.1:5000
 writer-kafka|http://127.0.0.1:9082/readyz|GOMAXPROCS=1|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
-writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
+writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
 consumer-kafka|http://127.0.0.1:9084/readyz|GOMAXPROCS=1|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
-consumer-rabbitmq|http://127.0.0.1:9085/readyz|GOMAXPROCS=1|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
-gateway|http://127.0.0.1:9081/readyz||$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
+consumer-rabbitmq|http://127.0.0.1:9085/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
+gateway|http://127.0.0.1:9081/readyz|$QUIET_SYSMON|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
 api|http://127.0.0.1:8080/readyz||$BIN/tweets-api
 TABLE
 }

@@ -440,7 +440,7 @@ func checkEnvNames(objs []Object, contract map[string]bool) []string {
 		}
 		for _, c := range w.pod.Containers {
 			for _, e := range c.Env {
-				if e.Name == "GOMEMLIMIT" {
+				if e.Name == "GOMEMLIMIT" || e.Name == "GODEBUG" { // Go runtime settings, not flags
 					continue
 				}
 				if !contract[e.Name] {
