@@ -27,11 +27,12 @@ FORWARD=${FORWARD:-rest}
 # (golang/go#18236: the sysmon tick is hardcoded). A schedtrace period set (here to its maximum,
 # 24.8 days, so that no trace is ever printed in practice) keeps sysmon out of that deep sleep:
 # it backs off to one wake-up every 10 ms instead. At 1000/s (3 interleaved rounds): gateway,
-# writer-rabbitmq, consumer-rabbitmq and the load generator -17 to -22 % CPU each, and p50 8-9
+# writer-rabbitmq, consumer-rabbitmq and the load generator -19 to -23 % CPU each, and p50 8-9
 # instead of 15-19 ms. Not for the Kafka writer and consumer: their librdkafka calls block in
 # cgo, which sysmon then polls at 20 us; consumer-kafka used +90 % CPU with it
 # (docs/benchmarks.md, "Less CPU per tweet"). The manifests set the same (kustomize/base).
-QUIET_SYSMON=GODEBUG=schedtrace=2147483647
+# QUIET_SYSMON= (empty) starts the services without it, to compare.
+QUIET_SYSMON=${QUIET_SYSMON-GODEBUG=schedtrace=2147483647}
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
