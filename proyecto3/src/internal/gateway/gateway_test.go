@@ -200,22 +200,28 @@ func TestBadRequestsAreRejectedAndNotForwarded(t *testing.T) {
 	}
 }
 
-func TestGRPCEntryPoint(t *testing.T) {
-	r := newRig(t, time.Second)
+// grpcEntry serves the gateway's gRPC entry point for fan and returns a client of it.
+func grpcEntry(t *testing.T, fan *Fanout) pb.WeatherTweetServiceClient {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer()
-	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: r.fan})
+	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: fan})
 	go func() { _ = s.Serve(ln) }()
-	defer s.Stop()
+	t.Cleanup(s.Stop)
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	c := pb.NewWeatherTweetServiceClient(conn)
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewWeatherTweetServiceClient(conn)
+}
+
+func TestGRPCEntryPoint(t *testing.T) {
+	r := newRig(t, time.Second)
+	c := grpcEntry(t, r.fan)
 	id := tweet.NewID()
 	ctx := metadata.AppendToOutgoingContext(context.Background(), tweet.MetadataID, id, tweet.MetadataReceived, "1700000000001")
 	resp, err := c.SendTweet(ctx, &pb.WeatherTweetRequest{Municipality: pb.Municipalities_guatemala, Temperature: 20, Humidity: 40, Weather: pb.Weathers_rainy})
@@ -273,20 +279,7 @@ func TestBeyondMaxInFlightIsRefusedAtOnce(t *testing.T) {
 	}
 
 	// Over gRPC the same bound is RESOURCE_EXHAUSTED (the api maps it to 503 and retries).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: r.fan})
-	go func() { _ = s.Serve(ln) }()
-	defer s.Stop()
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, err = pb.NewWeatherTweetServiceClient(conn).SendTweet(context.Background(),
+	_, err = grpcEntry(t, r.fan).SendTweet(context.Background(),
 		&pb.WeatherTweetRequest{Municipality: pb.Municipalities_mixco, Temperature: 1, Humidity: 2, Weather: pb.Weathers_foggy})
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("gRPC beyond the bound: %v, want ResourceExhausted", err)
