@@ -13,9 +13,16 @@ syncing it. It prints each window and then the fsync latency with and without th
 Run it with nothing else writing (after local/down.sh) to see the disk alone.
 """
 import argparse
+import importlib.util
 import os
 import threading
 import time
+
+# The percentile of bench/disk-probe.py, so that both probes report the same way.
+_spec = importlib.util.spec_from_file_location('disk_probe', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'disk-probe.py'))
+_probe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_probe)
+percentile = _probe.percentile
 
 
 def main():
@@ -60,7 +67,7 @@ def main():
             res[state['on']].extend(window)
             window.sort()
             print(f'window {w + 1}/{a.windows} appender {"on " if state["on"] else "off"}: '
-                  f'p50 {window[len(window) // 2]:.2f} ms  max {window[-1]:.2f} ms', flush=True)
+                  f'p50 {percentile(window, 0.5):.2f} ms  max {percentile(window, 1):.2f} ms', flush=True)
     finally:
         state['stop'] = True
         os.close(fd)
@@ -70,9 +77,8 @@ def main():
     for on in (False, True):
         s = sorted(res[on])
         if s:
-            n = len(s)
-            print(f'appender {"on " if on else "off"} ({a.mbps:g} MB/s): {n} fsyncs, p50 {s[n // 2]:.2f} ms  '
-                  f'p99 {s[min(n - 1, int(n * 0.99))]:.2f} ms  max {s[-1]:.2f} ms')
+            print(f'appender {"on " if on else "off"} ({a.mbps:g} MB/s): {len(s)} fsyncs, p50 {percentile(s, 0.5):.2f} ms  '
+                  f'p99 {percentile(s, 0.99):.2f} ms  max {percentile(s, 1):.2f} ms')
 
 
 if __name__ == '__main__':

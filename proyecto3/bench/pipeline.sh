@@ -38,8 +38,9 @@ GATEWAY=${GATEWAY:-http://127.0.0.1:8081/tweets}
 GATEWAY_METRICS=${GATEWAY_METRICS:-http://127.0.0.1:9081/metrics}
 mkdir -p "$OUT"
 # The load generator shares the 2 cores with what it measures: it gets the same sysmon setting
-# as the gateway (QUIET_SYSMON in local/services.sh), which took 23 % off its CPU at 1000/s.
-QUIET_SYSMON=GODEBUG=schedtrace=2147483647
+# as the gateway, which took 23 % off its CPU at 1000/s.
+# shellcheck source=SCRIPTDIR/../local/quiet-sysmon.sh
+. "$ROOT/local/quiet-sysmon.sh" # QUIET_SYSMON
 
 log() { printf '\n[bench %s] == %s\n' "$(date +%H:%M:%S)" "$*"; }
 

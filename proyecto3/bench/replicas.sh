@@ -41,8 +41,9 @@ PARTS=${PARTS:-"writers valkey"}
 HOST=127.0.0.1
 # The extra writers and gateways run like those of local/services.sh: GOMAXPROCS=1 (here the
 # gateways too, so that one and two replicas compare), and QUIET_SYSMON for the ones that wait
-# in the network poller, not in librdkafka (see local/services.sh); the load generator too.
-QUIET_SYSMON=GODEBUG=schedtrace=2147483647
+# in the network poller, not in librdkafka; the load generator too.
+# shellcheck source=SCRIPTDIR/../local/quiet-sysmon.sh
+. "$ROOT/local/quiet-sysmon.sh" # QUIET_SYSMON
 GO_ENV="GOMAXPROCS=1 $QUIET_SYSMON"
 
 # Processes of part a (ports must be free).

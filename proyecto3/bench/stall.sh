@@ -37,16 +37,8 @@ fi
 ctl=$ROOT/bin/tweetsctl
 
 restart_gateway() { # bound ("" = the default)
-  local pid
-  pid=$(cat "$STATE/services/gateway.pid")
-  kill -TERM "$pid"
-  while [[ -d /proc/$pid ]]; do sleep 0.1; done
-  rm -f "$STATE/services/gateway.pid"
-  if [[ -n $1 ]]; then
-    MAX_IN_FLIGHT=$1 bash "$ROOT/local/services.sh" start >/dev/null
-  else
-    bash "$ROOT/local/services.sh" start >/dev/null
-  fi
+  bash "$ROOT/local/services.sh" stop gateway >/dev/null
+  env ${1:+MAX_IN_FLIGHT=$1} bash "$ROOT/local/services.sh" start >/dev/null
 }
 
 summary=$OUT/summary.txt

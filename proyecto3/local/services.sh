@@ -5,7 +5,8 @@
 #                                (TWEETS_API_PROFILE=debug reuses the test build of the api)
 #   services.sh start            start the local OCI registry (Zot's stand-in), both writers, both
 #                                consumers, the gateway and the api; wait until each is ready
-#   services.sh stop             stop exactly what start started (by recorded PID), gracefully
+#   services.sh stop [NAME...]   stop exactly what start started (by recorded PID), gracefully;
+#                                with names, only those services (start brings them back)
 #   services.sh status           print what runs
 #
 # Needs the env file written by `deps.sh start` ($TWEETS_STATE/env). Logs: $TWEETS_STATE/logs.
@@ -20,19 +21,8 @@ RUN=$STATE/services
 LOGS=$STATE/logs
 FORWARD=${FORWARD:-rest}
 
-# Go's sysmon thread sleeps deeply while every P is idle, and the first system call after that
-# wakes it, after which it polls every 20 us for a while. A process that goes idle and busy
-# again a thousand times a second (every Go service here at 1000 tweets/s) pays that on every
-# burst: the gateway's sysmon thread made 3,900 context switches/s and used 5 % of a core
-# (golang/go#18236: the sysmon tick is hardcoded). A schedtrace period set (here to its maximum,
-# 24.8 days, so that no trace is ever printed in practice) keeps sysmon out of that deep sleep:
-# it backs off to one wake-up every 10 ms instead. At 1000/s (3 interleaved rounds): gateway,
-# writer-rabbitmq, consumer-rabbitmq and the load generator -19 to -23 % CPU each, and p50 8-9
-# instead of 15-19 ms. Not for the Kafka writer and consumer: their librdkafka calls block in
-# cgo, which sysmon then polls at 20 us; consumer-kafka used +90 % CPU with it
-# (docs/benchmarks.md, "Less CPU per tweet"). The manifests set the same (kustomize/base).
-# QUIET_SYSMON= (empty) starts the services without it, to compare.
-QUIET_SYSMON=${QUIET_SYSMON-GODEBUG=schedtrace=2147483647}
+# shellcheck source=SCRIPTDIR/quiet-sysmon.sh
+. "$ROOT/local/quiet-sysmon.sh" # QUIET_SYSMON
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -43,7 +33,7 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # 1000 tweets/s it saved them 10-15 % of their CPU (docs/benchmarks.md); the gateway, which
 # does most of the Go work, keeps both. On GKE each pod gets GOMAXPROCS from its CPU limit.
 # $QUIET_SYSMON for the Go processes that wait in the network poller (gateway, writer-rabbitmq,
-# consumer-rabbitmq; bench/pipeline.sh gives it to the load generator too): see below.
+# consumer-rabbitmq; bench/pipeline.sh gives it to the load generator too): local/quiet-sysmon.sh.
 service_table() {
   cat <<TABLE
 registry|http://127.0.0.1:5000/v2/||$BIN/tweetsctl registry --addr 127.0.0.1:5000
@@ -108,11 +98,12 @@ start() {
   done < <(service_table)
 }
 
-stop() {
+stop() { # [name...]: only these (default: all)
   # SIGTERM to every service at once (each drains its own in-flight work), then wait for each.
-  local name pid i
+  local name pid i only=" $* "
   local -A pids=()
   while IFS='|' read -r name _; do
+    [[ $# -eq 0 || $only == *" $name "* ]] || continue
     [[ -f $RUN/$name.pid ]] || continue
     pid=$(cat "$RUN/$name.pid")
     if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids[$name]=$pid; fi
@@ -138,7 +129,7 @@ status() {
 case ${1:-} in
   build) build ;;
   start) start ;;
-  stop) stop ;;
+  stop) shift; stop "$@" ;;
   status) status ;;
   *) echo "usage: $0 build|start|stop|status" >&2; exit 2 ;;
 esac
