@@ -16,12 +16,13 @@
 # For each rate: the load generator's status counts and latency percentiles (measured from each
 # request's due time), the time the consumers needed to drain after the last response, whether
 # Valkey holds exactly the accepted tweets (nothing lost, nothing twice), the peak RSS of each Go
-# service, the gateway's own view from its /metrics (share of requests within 50 ms, the bucket
-# bounds of p50 and p99: bench/gateway-latency.py), the Kafka JVM's GC pauses during the run, and
-# the disk's fsync latency during the run (bench/disk-probe.py: RabbitMQ's quorum queue confirms
-# after an fsync, so a stalling disk shows in the tail). Before that, the raw publish rate of each
-# broker (no gateway, no writer server) for comparison (RAW_BROKERS=0 skips it). Results also go
-# to $OUT (default /tmp/tweets-bench) as JSON and text, one set of files per run (<n>-<rate>).
+# service during the run, the gateway's own view from its /metrics (share of requests within
+# 50 ms, the bucket bounds of p50 and p99: bench/gateway-latency.py), the Kafka JVM's GC pauses
+# during the run, and the disk's fsync latency during the run (bench/disk-probe.py: RabbitMQ's
+# quorum queue confirms after an fsync, so a stalling disk shows in the tail). Before that, the
+# raw publish rate of each broker (no gateway, no writer server) for comparison (RAW_BROKERS=0
+# skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text, one set of
+# files per run (<n>-<rate>).
 # The summary ends with the acceptance targets of issue 2 checked against the runs: p99 <= 50 ms
 # at 1000/s, 3000/s sustained for 60 s, nothing lost or counted twice, drained within 2 s, every
 # Go service under 100 MiB RSS.
@@ -50,13 +51,23 @@ TWEETS_LOAD=none bash "$ROOT/local/up.sh" >"$OUT/up.log" 2>&1 || { tail -n 40 "$
 . "$STATE/env"
 ctl=$ROOT/bin/tweetsctl
 
-rss() { # peak RSS (VmHWM) of each Go service, MiB
+GO_SERVICES="gateway writer-kafka writer-rabbitmq consumer-kafka consumer-rabbitmq"
+rss() { # peak RSS (VmHWM) of each Go service since reset_peak_rss, MiB
   local name pid
-  for name in gateway writer-kafka writer-rabbitmq consumer-kafka consumer-rabbitmq; do
+  for name in $GO_SERVICES; do
     pid=$(cat "$STATE/services/$name.pid")
     awk -v n="$name" '/VmHWM/ {printf "%s=%.1fMiB ", n, $2/1024}' "/proc/$pid/status"
   done
   echo
+}
+# reset_peak_rss: VmHWM is the peak over the process's whole life, so without this a run would
+# report the peak of an earlier, heavier one (or of load sent before this script started).
+# Writing 5 to clear_refs resets it to the current RSS (proc(5)).
+reset_peak_rss() {
+  local name
+  for name in $GO_SERVICES; do
+    echo 5 >"/proc/$(cat "$STATE/services/$name.pid")/clear_refs"
+  done
 }
 
 # kafka_pauses T0 T1: the Kafka JVM's stop-the-world GC pauses between two epoch times, from the
@@ -110,6 +121,7 @@ for spec in $RATES; do
   log "rate $rate/s for ${secs}s through the gateway"
   "$ctl" reset --yes >/dev/null
   curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$run.txt"
+  reset_peak_rss
   t0=$(date +%s.%N)
   python3 "$HERE/disk-probe.py" --seconds "$secs" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
   probe=$!

@@ -10,8 +10,8 @@
 # Environment: TWEETS_STATE (/tmp/tweets-local), TWEETS_CACHE (~/.cache/tweets-del-clima),
 # VALKEY_PORT (6379), VALKEY_REPLICA_PORT (6380), RABBITMQ_PORT (5672), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
-# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), RABBITMQ_ERL_ARGS (extra
-# Erlang emulator flags for RabbitMQ, e.g. "+S 1:1"; none by default), TWEETS_STARTED_FILE
+# KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), RABBITMQ_ERL_ARGS (Erlang
+# emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -37,6 +37,13 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 # queue, and the saturated CPU). With 1 GiB of young generation a pause comes every one to
 # three minutes (measured 55 s to 3 min; docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
+# RabbitMQ with one Erlang scheduler. By default Erlang starts one per core, here 2, and on this
+# 2-core machine, shared with ten busy processes, the second one mostly adds wake-ups and
+# migrations between them: at 3000 tweets/s in 5 interleaved A/B rounds, RabbitMQ used 21-37 %
+# less CPU and the whole pipeline achieved 2,733-3,000/s instead of 2,450-2,854/s, with p50 at
+# 1000/s unchanged (docs/benchmarks.md). On GKE the RabbitMQ pods get the same from their CPU
+# limit of 1: Erlang sizes its online schedulers from the cgroup's CPU quota.
+RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
 TOPIC=weather-tweets
 QUEUE=weather-tweets
 HOST=127.0.0.1
@@ -424,7 +431,7 @@ rmq_env() {
   export RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf
   export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
   export RABBITMQ_LOGS=$RMQ_DIR/log/rabbit.log
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} ${RABBITMQ_ERL_ARGS:-}"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} $RABBITMQ_ERL_ARGS"
   export ERL_EPMD_ADDRESS=$HOST
   export ERL_EPMD_PORT=$EPMD_PORT
   export ERL_CRASH_DUMP=$RMQ_DIR/erl_crash.dump
