@@ -11,7 +11,8 @@
 # VALKEY_PORT (6379), VALKEY_REPLICA_PORT (6380), RABBITMQ_PORT (5672), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
 # KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), RABBITMQ_ERL_ARGS (Erlang
-# emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults), TWEETS_STARTED_FILE
+# emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults),
+# RABBITMQ_WAL_MAX_BYTES (quorum queues' write-ahead log size, 64000000; see below), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -44,6 +45,11 @@ KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 # 1000/s unchanged (docs/benchmarks.md). On GKE the RabbitMQ pods get the same from their CPU
 # limit of 1: Erlang sizes its online schedulers from the cgroup's CPU quota.
 RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
+# Quorum queues hold every entry of the write-ahead log in memory until the WAL file reaches
+# raft.wal_max_size_bytes and rolls over. With the default, 512 MiB, RabbitMQ here peaked at
+# 1.0-1.4 GiB RSS; with 64 MB, what the GKE manifest sets for its 1 GiB pods, at 237 MiB
+# (docs/benchmarks.md).
+RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-64000000}
 TOPIC=weather-tweets
 QUEUE=weather-tweets
 HOST=127.0.0.1
@@ -453,6 +459,7 @@ log.console = false
 log.file.level = info
 vm_memory_high_watermark.relative = 0.3
 disk_free_limit.absolute = 200MB
+raft.wal_max_size_bytes = $RABBITMQ_WAL_MAX_BYTES
 EOF
 }
 

@@ -362,6 +362,14 @@ func TestInvariantsCanFail(t *testing.T) {
 			find[*Kafka](o, "tweets-kafka").Spec.Kafka.Listeners[0].NetworkPolicyPeers = nil
 			return o
 		}, "no networkPolicyPeers"},
+		{"rabbitmq WAL default", "writers-1", func(o []Object) []Object {
+			find[*RabbitmqCluster](o, "tweets-rabbitmq").Spec.Rabbitmq = nil
+			return o
+		}, "raft.wal_max_size_bytes not set"},
+		{"rabbitmq WAL too big for the pod", "writers-2", func(o []Object) []Object {
+			find[*RabbitmqCluster](o, "tweets-rabbitmq").Spec.Rabbitmq.AdditionalConfig = "raft.wal_max_size_bytes = 512000000\n"
+			return o
+		}, "more than a quarter of the memory limit 1Gi"},
 		{"wrong namespace", "writers-1", func(o []Object) []Object {
 			for i := range o {
 				if o[i].Kind == "Deployment" && o[i].Name == "gateway" {

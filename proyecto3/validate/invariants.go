@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Expect is what differs between overlays.
@@ -614,10 +616,46 @@ func checkBrokers(objs []Object) []string {
 	if t == nil || t.Spec.Partitions != 6 || t.Metadata.Labels["strimzi.io/cluster"] != "tweets-kafka" {
 		bad("KafkaTopic weather-tweets: want 6 partitions on tweets-kafka")
 	}
-	if find[*RabbitmqCluster](objs, "tweets-rabbitmq") == nil {
+	if r := find[*RabbitmqCluster](objs, "tweets-rabbitmq"); r == nil {
 		bad("RabbitmqCluster tweets-rabbitmq missing")
+	} else if msg := checkRabbitWAL(r); msg != "" {
+		bad("RabbitmqCluster tweets-rabbitmq: %s", msg)
 	}
 	return v
+}
+
+// checkRabbitWAL: quorum queues hold the whole write-ahead log in memory until it rolls over at
+// raft.wal_max_size_bytes (default 512 MiB), and RabbitMQ's guidance is a node memory of at
+// least 3-4 times that limit. The pods' memory limit must therefore be >= 4 x the WAL limit,
+// which must be set (the default needs 2 GiB).
+func checkRabbitWAL(r *RabbitmqCluster) string {
+	var limit resource.Quantity
+	if res := r.Spec.Resources; res != nil {
+		limit = res.Limits[corev1.ResourceMemory]
+	}
+	if limit.IsZero() {
+		return "no memory limit"
+	}
+	wal := int64(0)
+	if r.Spec.Rabbitmq != nil {
+		for _, line := range strings.Split(r.Spec.Rabbitmq.AdditionalConfig, "\n") {
+			key, val, ok := strings.Cut(line, "=")
+			if ok && strings.TrimSpace(key) == "raft.wal_max_size_bytes" {
+				n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+				if err != nil {
+					return fmt.Sprintf("raft.wal_max_size_bytes %q is not a number of bytes", strings.TrimSpace(val))
+				}
+				wal = n
+			}
+		}
+	}
+	if wal == 0 {
+		return "raft.wal_max_size_bytes not set in spec.rabbitmq.additionalConfig (the default, 512 MiB, needs 2 GiB of memory)"
+	}
+	if 4*wal > limit.Value() {
+		return fmt.Sprintf("raft.wal_max_size_bytes %d is more than a quarter of the memory limit %s", wal, limit.String())
+	}
+	return ""
 }
 
 func checkDashboard(objs []Object) []string {

@@ -21,11 +21,20 @@ local now_ms = now_s * 1000 + math.floor(tonumber(now[2]) / 1000)
 local weathers = {'sunny', 'cloudy', 'rainy', 'foggy'}
 local buckets = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000}
 
-local function update_extreme(key, field, value, is_max)
-  local cur = tonumber(redis.call('HGET', key, field))
-  if cur == nil or (is_max and value > cur) or ((not is_max) and value < cur) then
-    redis.call('HSET', key, field, value)
+-- Updates extremes kept in a hash. fields: {field, candidate value, true for a maximum / false
+-- for a minimum}; one HMGET, and one HSET of the fields that changed.
+local function update_extremes(key, fields)
+  local names, args = {}, {}
+  for _, f in ipairs(fields) do names[#names + 1] = f[1] end
+  local cur = redis.call('HMGET', key, unpack(names))
+  for k, f in ipairs(fields) do
+    local c, v = tonumber(cur[k]), f[2]
+    if c == nil or (f[3] and v > c) or ((not f[3]) and v < c) then
+      args[#args + 1] = f[1]
+      args[#args + 1] = v
+    end
   end
+  if #args > 0 then redis.call('HSET', key, unpack(args)) end
 end
 
 local new = 0
@@ -33,6 +42,14 @@ local delivered = 0
 local latency_sum = 0
 local latency_max = 0
 local histogram = {}
+
+-- The batch's new tweets are summed here and every aggregate is written once per batch (per
+-- municipality, per weather), not once per tweet: the script is atomic, so no reader can tell,
+-- and a batch of n new tweets costs n SETs, n XADDs and a few dozen commands instead of ~17 per
+-- tweet (on the replica too, which applies the script's writes one by one).
+local munis, muni_order = {}, {}
+local weather_total, weather_order = {}, {}
+local tmax, tmin, hmax, hmin
 
 for i = 5, #ARGV, 6 do
   local id, received = ARGV[i], tonumber(ARGV[i + 1])
@@ -51,29 +68,61 @@ for i = 5, #ARGV, 6 do
 
   if redis.call('SET', 'tweet:' .. id, broker, 'NX', 'EX', ttl) then
     new = new + 1
-    local mkey = 'municipality:' .. m
-    local count = redis.call('HINCRBY', mkey, 'count', 1)
-    local tsum = redis.call('HINCRBY', mkey, 'temperature_sum', temp)
-    local hsum = redis.call('HINCRBY', mkey, 'humidity_sum', hum)
-    redis.call('HINCRBY', mkey, w, 1)
-    local counts = redis.call('HMGET', mkey, weathers[1], weathers[2], weathers[3], weathers[4])
-    local most, least, most_n, least_n = nil, nil, -1, math.huge
-    for k, name in ipairs(weathers) do
-      local n = tonumber(counts[k]) or 0
-      if n > most_n then most, most_n = name, n end
-      if n < least_n then least, least_n = name, n end
+    local a = munis[m]
+    if a == nil then
+      a = {count = 0, tsum = 0, hsum = 0, weather = {}, weather_order = {}}
+      munis[m] = a
+      muni_order[#muni_order + 1] = m
     end
-    redis.call('HSET', mkey, 'weather_most', most, 'weather_least', least)
-    redis.call('HSET', 'municipality:avg_temperature', m, string.format('%.2f', tsum / count))
-    redis.call('HSET', 'municipality:avg_humidity', m, string.format('%.2f', hsum / count))
-    redis.call('HINCRBY', 'weather:counts', w, 1)
-    redis.call('HINCRBY', 'global:stats', 'tweets', 1)
-    update_extreme('global:stats', 'temperature_max', temp, true)
-    update_extreme('global:stats', 'temperature_min', temp, false)
-    update_extreme('global:stats', 'humidity_max', hum, true)
-    update_extreme('global:stats', 'humidity_min', hum, false)
-    redis.call('XADD', mkey .. ':series', 'MAXLEN', '~', series_maxlen, '*', 'temperature', temp, 'humidity', hum)
+    a.count = a.count + 1
+    a.tsum = a.tsum + temp
+    a.hsum = a.hsum + hum
+    if a.weather[w] == nil then
+      a.weather[w] = 0
+      a.weather_order[#a.weather_order + 1] = w
+    end
+    a.weather[w] = a.weather[w] + 1
+    if weather_total[w] == nil then
+      weather_total[w] = 0
+      weather_order[#weather_order + 1] = w
+    end
+    weather_total[w] = weather_total[w] + 1
+    if tmax == nil or temp > tmax then tmax = temp end
+    if tmin == nil or temp < tmin then tmin = temp end
+    if hmax == nil or hum > hmax then hmax = hum end
+    if hmin == nil or hum < hmin then hmin = hum end
+    redis.call('XADD', 'municipality:' .. m .. ':series', 'MAXLEN', '~', series_maxlen, '*', 'temperature', temp, 'humidity', hum)
   end
+end
+
+for _, m in ipairs(muni_order) do
+  local a = munis[m]
+  local mkey = 'municipality:' .. m
+  local count = redis.call('HINCRBY', mkey, 'count', a.count)
+  local tsum = redis.call('HINCRBY', mkey, 'temperature_sum', a.tsum)
+  local hsum = redis.call('HINCRBY', mkey, 'humidity_sum', a.hsum)
+  for _, w in ipairs(a.weather_order) do
+    redis.call('HINCRBY', mkey, w, a.weather[w])
+  end
+  local counts = redis.call('HMGET', mkey, weathers[1], weathers[2], weathers[3], weathers[4])
+  local most, least, most_n, least_n = nil, nil, -1, math.huge
+  for k, name in ipairs(weathers) do
+    local n = tonumber(counts[k]) or 0
+    if n > most_n then most, most_n = name, n end
+    if n < least_n then least, least_n = name, n end
+  end
+  redis.call('HSET', mkey, 'weather_most', most, 'weather_least', least)
+  redis.call('HSET', 'municipality:avg_temperature', m, string.format('%.2f', tsum / count))
+  redis.call('HSET', 'municipality:avg_humidity', m, string.format('%.2f', hsum / count))
+end
+for _, w in ipairs(weather_order) do
+  redis.call('HINCRBY', 'weather:counts', w, weather_total[w])
+end
+if new > 0 then
+  redis.call('HINCRBY', 'global:stats', 'tweets', new)
+  update_extremes('global:stats', {
+    {'temperature_max', tmax, true}, {'temperature_min', tmin, false},
+    {'humidity_max', hmax, true}, {'humidity_min', hmin, false}})
 end
 
 -- Tweets per second: count new tweets in throughput:current until the second changes, then
@@ -102,7 +151,7 @@ if delivered > 0 then
   redis.call('HINCRBY', bkey, 'duplicates', delivered - new)
   local lsum = redis.call('HINCRBY', bkey, 'latency_sum_ms', latency_sum)
   redis.call('HSET', bkey, 'latency_avg_ms', string.format('%.1f', lsum / processed))
-  update_extreme(bkey, 'latency_max_ms', latency_max, true)
+  update_extremes(bkey, {{'latency_max_ms', latency_max, true}})
   for bucket, n in pairs(histogram) do
     redis.call('HINCRBY', bkey .. ':latency', bucket, n)
   end

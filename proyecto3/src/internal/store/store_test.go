@@ -113,6 +113,54 @@ func TestSaveCountsEachTweetOnceAndAggregatesMatch(t *testing.T) {
 	}
 }
 
+// The per-broker latency figures: the maximum survives a later batch of faster deliveries, the
+// average covers every delivery, and each delivery lands in its histogram bucket.
+func TestBrokerLatencyMaxAverageAndBuckets(t *testing.T) {
+	c := testenv.Valkey(t, testenv.DBStore)
+	s := store.New(c, store.Options{})
+	slow := testenv.RandomTweets(13, 10)
+	fast := testenv.RandomTweets(14, 30)
+	now := tweet.NowMs()
+	for i := range slow {
+		slow[i].ReceivedAtMs = now - 3000 // 3 s old: bucket le_5000
+	}
+	for i := range fast {
+		fast[i].ReceivedAtMs = now - 300 // bucket le_500 (le_1000 if this test stalls for 200 ms)
+	}
+	saveInBatches(t, s, "kafka", slow, 10)
+	saveInBatches(t, s, "kafka", fast, 30)
+	saveInBatches(t, s, "kafka", slow[:5], 5) // redelivered: counted as deliveries, not as tweets
+
+	sum, err := store.ReadSummary(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k store.Broker
+	for _, b := range sum.Brokers {
+		if b.Name == "kafka" {
+			k = b
+		}
+	}
+	elapsed := tweet.NowMs() - now // how much later than now the script can have read the clock
+	if k.LatencyMaxMs < 3000 || k.LatencyMaxMs > 3000+elapsed {
+		t.Errorf("latency_max_ms = %d, want 3000..%d (the slow batch's)", k.LatencyMaxMs, 3000+elapsed)
+	}
+	avg, err := strconv.ParseFloat(k.LatencyAvgMs, 64)
+	if err != nil {
+		t.Fatalf("latency_avg_ms %q: %v", k.LatencyAvgMs, err)
+	}
+	// 15 deliveries 3 s old and 30 deliveries 0.3 s old.
+	if lo, hi := (15*3000.0+30*300)/45, (15*3000.0+30*300)/45+float64(elapsed); avg < lo || avg > hi {
+		t.Errorf("latency_avg_ms = %.1f, want %.1f..%.1f", avg, lo, hi)
+	}
+	if k.Histogram["le_5000"] != 15 {
+		t.Errorf("bucket le_5000 holds %d deliveries, want the 15 slow ones (histogram %v)", k.Histogram["le_5000"], k.Histogram)
+	}
+	if k.Processed != 45 || k.First != 40 || k.Duplicates != 5 {
+		t.Errorf("processed/first/duplicates = %d/%d/%d, want 45/40/5", k.Processed, k.First, k.Duplicates)
+	}
+}
+
 // The series keeps the arrival order and the values of each municipality's tweets.
 func TestSeriesPointsInOrder(t *testing.T) {
 	c := testenv.Valkey(t, testenv.DBStore)
