@@ -40,9 +40,9 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 # RabbitMQ with one Erlang scheduler. By default Erlang starts one per core, here 2, and on this
 # 2-core machine, shared with ten busy processes, the second one mostly adds wake-ups and
-# migrations between them: at 3000 tweets/s in 5 interleaved A/B rounds, RabbitMQ used 21-37 %
-# less CPU and the whole pipeline achieved 2,733-3,000/s instead of 2,450-2,854/s, with p50 at
-# 1000/s unchanged (docs/benchmarks.md). On GKE the RabbitMQ pods get the same from their CPU
+# migrations between them: at 3000 tweets/s in 5 interleaved A/B rounds, RabbitMQ used 26 % less
+# CPU per message and the whole pipeline achieved 2,733-3,000/s instead of 2,450-2,854/s, with
+# p50 at 1000/s unchanged (docs/benchmarks.md). On GKE the RabbitMQ pods get the same from their CPU
 # limit of 1: Erlang sizes its online schedulers from the cgroup's CPU quota.
 RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
 # Quorum queues hold every entry of the write-ahead log in memory until the WAL file reaches
