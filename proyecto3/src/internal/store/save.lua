@@ -47,8 +47,10 @@ local histogram = {}
 -- municipality, per weather), not once per tweet: the script is atomic, so no reader can tell,
 -- and a batch of n new tweets costs n SETs, n XADDs and a few dozen commands instead of ~17 per
 -- tweet (on the replica too, which applies the script's writes one by one).
-local munis, muni_order = {}, {}
-local weather_total, weather_order = {}, {}
+-- Every write below adds or sets independent fields, so the order of the tables' keys (pairs)
+-- does not change the result.
+local munis = {}         -- municipality -> {count, tsum, hsum, weather = {weather -> n}}
+local weather_total = {} -- weather -> n
 local tmax, tmin, hmax, hmin
 
 for i = 5, #ARGV, 6 do
@@ -70,23 +72,14 @@ for i = 5, #ARGV, 6 do
     new = new + 1
     local a = munis[m]
     if a == nil then
-      a = {count = 0, tsum = 0, hsum = 0, weather = {}, weather_order = {}}
+      a = {count = 0, tsum = 0, hsum = 0, weather = {}}
       munis[m] = a
-      muni_order[#muni_order + 1] = m
     end
     a.count = a.count + 1
     a.tsum = a.tsum + temp
     a.hsum = a.hsum + hum
-    if a.weather[w] == nil then
-      a.weather[w] = 0
-      a.weather_order[#a.weather_order + 1] = w
-    end
-    a.weather[w] = a.weather[w] + 1
-    if weather_total[w] == nil then
-      weather_total[w] = 0
-      weather_order[#weather_order + 1] = w
-    end
-    weather_total[w] = weather_total[w] + 1
+    a.weather[w] = (a.weather[w] or 0) + 1
+    weather_total[w] = (weather_total[w] or 0) + 1
     if tmax == nil or temp > tmax then tmax = temp end
     if tmin == nil or temp < tmin then tmin = temp end
     if hmax == nil or hum > hmax then hmax = hum end
@@ -95,14 +88,13 @@ for i = 5, #ARGV, 6 do
   end
 end
 
-for _, m in ipairs(muni_order) do
-  local a = munis[m]
+for m, a in pairs(munis) do
   local mkey = 'municipality:' .. m
   local count = redis.call('HINCRBY', mkey, 'count', a.count)
   local tsum = redis.call('HINCRBY', mkey, 'temperature_sum', a.tsum)
   local hsum = redis.call('HINCRBY', mkey, 'humidity_sum', a.hsum)
-  for _, w in ipairs(a.weather_order) do
-    redis.call('HINCRBY', mkey, w, a.weather[w])
+  for w, n in pairs(a.weather) do
+    redis.call('HINCRBY', mkey, w, n)
   end
   local counts = redis.call('HMGET', mkey, weathers[1], weathers[2], weathers[3], weathers[4])
   local most, least, most_n, least_n = nil, nil, -1, math.huge
@@ -115,8 +107,8 @@ for _, m in ipairs(muni_order) do
   redis.call('HSET', 'municipality:avg_temperature', m, string.format('%.2f', tsum / count))
   redis.call('HSET', 'municipality:avg_humidity', m, string.format('%.2f', hsum / count))
 end
-for _, w in ipairs(weather_order) do
-  redis.call('HINCRBY', 'weather:counts', w, weather_total[w])
+for w, n in pairs(weather_total) do
+  redis.call('HINCRBY', 'weather:counts', w, n)
 end
 if new > 0 then
   redis.call('HINCRBY', 'global:stats', 'tweets', new)
