@@ -47,8 +47,9 @@ KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
 # Quorum queues hold every entry of the write-ahead log in memory until the WAL file reaches
 # raft.wal_max_size_bytes and rolls over. With the default, 512 MiB, RabbitMQ here peaked at
-# 1.0-1.4 GiB RSS; with 64 MB, what the GKE manifest sets for its 1 GiB pods, at 237 MiB
-# (docs/benchmarks.md).
+# 1.0-1.4 GiB RSS; with 64 MB, what the GKE manifest sets for its 1 GiB pods, at 237 MiB.
+# Each rollover also stalls confirms for a moment (0.2-0.6 s measured at 64 MB and 1000/s); which
+# size is best for latency is open (docs/benchmarks.md).
 RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-64000000}
 TOPIC=weather-tweets
 QUEUE=weather-tweets
