@@ -12,7 +12,8 @@
 # KAFKA_CONTROLLER_PORT (9093), EPMD_PORT (4369), TWEETS_START_TIMEOUT (seconds per component, 120),
 # KAFKA_VERSION (4.1.1), KAFKA_JVM_OPTS (heap and collector, see below), RABBITMQ_ERL_ARGS (Erlang
 # emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults),
-# RABBITMQ_WAL_MAX_BYTES (quorum queues' write-ahead log size, 64000000; see below), TWEETS_STARTED_FILE
+# RABBITMQ_WAL_MAX_BYTES (quorum queues' write-ahead log size, 16000000; see below),
+# VALKEY_AOF_REWRITE_MIN (no AOF rewrite before the file reaches it, 1gb; see below), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -48,9 +49,24 @@ RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
 # Quorum queues hold every entry of the write-ahead log in memory until the WAL file reaches
 # raft.wal_max_size_bytes and rolls over. With the default, 512 MiB, RabbitMQ here peaked at
 # 1.0-1.4 GiB RSS; with 64 MB, what the GKE manifest sets for its 1 GiB pods, at 237 MiB.
-# Each rollover also stalls confirms for a moment (0.2-0.6 s measured at 64 MB and 1000/s); which
-# size is best for latency is open (docs/benchmarks.md).
-RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-64000000}
+# Each rollover costs a burst of work on RabbitMQ's one scheduler (the segment writer copies the
+# log's live entries to segment files, then the in-memory table is deleted), which delays
+# confirms while it runs. Measured at 1000/s (docs/benchmarks.md): with 64 MB, a rollover every
+# ~140 s and a worst second of 179-374 ms after it; with 16 MB, one every ~35 s and 53-148 ms.
+# Local runs use 16 MB; GKE keeps 64 MB (its RabbitMQ pods do not share two cores with ten
+# servers, and nothing was measured there).
+RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-16000000}
+# Valkey persists with its AOF alone, as on GKE. Every background save or AOF rewrite forks a
+# child that writes the whole dataset and takes a core for 0.3-7 s (Valkey's log, 2026-11-27);
+# on this 2-core machine, shared by ten servers, each one was a latency spike for the whole
+# pipeline. Valkey's default snapshot rule ("60 10000") forked once a minute on each node under
+# load, and an AOF rewrite came every 75-100 s at 1000 tweets/s with the default 64mb floor. In
+# interleaved 2-minute blocks at 1000/s, the gateway answered 95.2 and 97.5 % of requests within
+# 50 ms with snapshots, 98.9 and 98.9 % without; then, without snapshots, 97.9 and 95.6 % with the
+# 64mb floor, 98.8 and 99.1 % with 1gb (docs/benchmarks.md). At ~720 bytes of AOF per tweet
+# (14.3 MB for 20,000), 1gb is ~1.5 million tweets: about four runs of bench/pipeline.sh (~330,000
+# tweets each), or ~25 min at a steady 1000/s, between two rewrites.
+VALKEY_AOF_REWRITE_MIN=${VALKEY_AOF_REWRITE_MIN:-1gb}
 TOPIC=weather-tweets
 QUEUE=weather-tweets
 HOST=127.0.0.1
@@ -358,6 +374,9 @@ logfile ""
 pidfile $VK_DIR/$role.server.pid
 appendonly yes
 appendfsync everysec
+# No RDB snapshots, and no AOF rewrite before VALKEY_AOF_REWRITE_MIN (see there).
+save ""
+auto-aof-rewrite-min-size $VALKEY_AOF_REWRITE_MIN
 repl-diskless-sync yes
 repl-diskless-sync-delay 0
 requirepass $VALKEY_PASSWORD
