@@ -57,10 +57,11 @@ RABBITMQ_ERL_ARGS=${RABBITMQ_ERL_ARGS-+S 1:1}
 # servers, and nothing was measured there).
 RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-16000000}
 # Valkey persists with its AOF alone, as on GKE. Every background save or AOF rewrite forks a
-# child that writes the whole dataset and takes a core for 0.3-7 s (Valkey's log, 2026-11-27);
-# on this 2-core machine, shared by ten servers, each one was a latency spike for the whole
-# pipeline. Valkey's default snapshot rule ("60 10000") forked once a minute on each node under
-# load, and an AOF rewrite came every 75-100 s at 1000 tweets/s with the default 64mb floor. In
+# child that writes the whole dataset: 0.1-7 s of up to a core each (Valkey's log, 2026-11-27).
+# On this 2-core machine, shared by ten servers, the longer ones were latency spikes for the
+# whole pipeline. Valkey's default snapshot rule ("60 10000") forked once a minute on each node
+# under load, and an AOF rewrite came every 75-100 s at 1000 tweets/s with the default 64mb
+# floor. In
 # interleaved 2-minute blocks at 1000/s, the gateway answered 95.2 and 97.5 % of requests within
 # 50 ms with snapshots, 98.9 and 98.9 % without; then, without snapshots, 97.9 and 95.6 % with the
 # 64mb floor, 98.8 and 99.1 % with 1gb (docs/benchmarks.md). At ~720 bytes of AOF per tweet
