@@ -61,10 +61,9 @@ RABBITMQ_WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-16000000}
 # On this 2-core machine, shared by ten servers, the longer ones were latency spikes for the
 # whole pipeline. Valkey's default snapshot rule ("60 10000") forked once a minute on each node
 # under load, and an AOF rewrite came every 75-100 s at 1000 tweets/s with the default 64mb
-# floor. In
-# interleaved 2-minute blocks at 1000/s, the gateway answered 95.2 and 97.5 % of requests within
-# 50 ms with snapshots, 98.9 and 98.9 % without; then, without snapshots, 97.9 and 95.6 % with the
-# 64mb floor, 98.8 and 99.1 % with 1gb (docs/benchmarks.md). At ~720 bytes of AOF per tweet
+# floor. In interleaved 2-minute blocks at 1000/s, the gateway answered 95.2 and 97.5 % of
+# requests within 50 ms with snapshots, 98.9 and 98.9 % without; then, without snapshots, 97.9
+# and 95.6 % with the 64mb floor, 98.8 and 99.1 % with 1gb (docs/benchmarks.md). At ~720 bytes of AOF per tweet
 # (14.3 MB for 20,000), 1gb is ~1.5 million tweets: about four runs of bench/pipeline.sh (~330,000
 # tweets each), or ~25 min at a steady 1000/s, between two rewrites.
 VALKEY_AOF_REWRITE_MIN=${VALKEY_AOF_REWRITE_MIN:-1gb}
