@@ -67,12 +67,18 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
 func instrument(route string, h http.HandlerFunc) http.HandlerFunc {
+	seconds := httpSeconds.WithLabelValues(route)
+	accepted := httpRequests.WithLabelValues(route, strconv.Itoa(http.StatusAccepted)) // the usual answer
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h(rec, r)
-		httpRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
-		httpSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		if rec.code == http.StatusAccepted {
+			accepted.Inc()
+		} else {
+			httpRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		}
+		seconds.Observe(time.Since(start).Seconds())
 	}
 }
 
