@@ -19,7 +19,9 @@
 # service during the run, the gateway's own view from its /metrics (share of requests within
 # 50 ms, the bucket bounds of p50 and p99: bench/gateway-latency.py), the Kafka JVM's GC pauses
 # during the run, and the disk's fsync latency during the run (bench/disk-probe.py: RabbitMQ's
-# quorum queue confirms after an fsync, so a stalling disk shows in the tail). Before that, the
+# quorum queue confirms after an fsync, so a stalling disk shows in the tail), and each process's
+# CPU and its threads' wait for a core during the run (bench/cpu-wait.py: every hop of a request
+# waits its turn on the shared 2 cores, so a busy machine shows in the tail). Before that, the
 # raw publish rate of each broker (no gateway, no writer server) for comparison (RAW_BROKERS=0
 # skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text, one set of
 # files per run (<n>-<rate>).
@@ -125,10 +127,13 @@ for spec in $RATES; do
   t0=$(date +%s.%N)
   python3 "$HERE/disk-probe.py" --seconds "$secs" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
   probe=$!
+  python3 "$HERE/cpu-wait.py" --delay 0.5 --seconds "$((secs > 2 ? secs - 1 : secs))" --state "$STATE" >"$OUT/cpu-$run.txt" 2>&1 &
+  cpuwait=$!
   set +e
   env "$QUIET_SYSMON" "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" --json "$OUT/load-$run.json" 2>"$OUT/load-$run.progress"
   lg=$?
   wait "$probe"
+  wait "$cpuwait"
   set -e
   curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-after-$run.txt"
   t1=$(date +%s.%N)
@@ -158,6 +163,7 @@ PY
   python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$run.txt" "$OUT/gateway-metrics-after-$run.txt" | tee -a "$summary"
   kafka_pauses "$t0" "$t1" | tee -a "$summary"
   sed 's/^/  /' "$OUT/disk-$run.txt" | tee -a "$summary"
+  sed 's/^/  /' "$OUT/cpu-$run.txt" | tee -a "$summary"
 done
 "$ctl" summary >"$OUT/valkey-summary.txt"
 # The acceptance targets of issue 2, checked against the runs above.
