@@ -14,7 +14,8 @@
 # emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults),
 # RABBITMQ_WAL_MAX_BYTES (quorum queues' write-ahead log size, 16000000; see below),
 # VALKEY_AOF_REWRITE_MIN (no AOF rewrite before the file reaches it, 1gb; see below),
-# KAFKA_AUTOGROUP_NICE (Kafka's CPU weight, -10; see below), TWEETS_STARTED_FILE
+# KAFKA_AUTOGROUP_NICE (Kafka's CPU weight, -10) and OFFPATH_AUTOGROUP_NICE (the Valkey servers',
+# with the consumers', 19; both in local/cpu-weight.sh), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -40,16 +41,9 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 # queue, and the saturated CPU). With 1 GiB of young generation a pause comes every one to
 # three minutes (measured 55 s to 3 min; docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
-# Kafka's CPU weight. The kernel shares a busy CPU between session groups (autogroup, on by
-# default in Debian) and every server here starts in a session of its own, so each gets an equal
-# share whatever its threads' nice values. A G1 pause stops every Kafka thread but its two GC
-# threads, which then waited for a core two thirds of the time: pauses of 121-224 ms of which the
-# GC threads ran 26-62 ms. With Kafka's group at nice -10 the pauses took 51-53 ms against
-# 121-173 ms in interleaved blocks at 1000/s, with the same p50 (docs/benchmarks.md). Kafka uses
-# ~8 % of the machine between pauses, so the weight takes little from the others. On GKE the
-# broker pods get their CPU from their requests instead. Needs root (or CAP_SYS_NICE) and
-# autogroup; without them Kafka runs at the default weight, with a log line. "" leaves it alone.
-KAFKA_AUTOGROUP_NICE=${KAFKA_AUTOGROUP_NICE--10}
+# The CPU weights of Kafka and of the Valkey servers, and set_cpu_weight.
+# shellcheck source=SCRIPTDIR/cpu-weight.sh
+. "$(dirname "$0")/cpu-weight.sh"
 # RabbitMQ with one Erlang scheduler. By default Erlang starts one per core, here 2, and on this
 # 2-core machine, shared with ten busy processes, the second one mostly adds wake-ups and
 # migrations between them: at 3000 tweets/s in 5 interleaved A/B rounds, RabbitMQ used 26 % less
@@ -411,6 +405,7 @@ start_valkey_one() {
   LAUNCHED+=(valkey)
   pid=$(launch "$VK_DIR/$role.pid" "$VK_DIR/$role.log" valkey-server "$VK_DIR/$role.conf")
   log "valkey $role: started (pid $pid, $HOST:$port)"
+  set_cpu_weight "valkey $role" "$pid" "$OFFPATH_AUTOGROUP_NICE"
 }
 
 start_valkey() {
@@ -695,18 +690,6 @@ launch_kafka() {
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KF_DIR/server.properties")
   log "kafka: started (pid $pid, $HOST:$KAFKA_PORT, controller $HOST:$KAFKA_CONTROLLER_PORT)"
   set_cpu_weight kafka "$pid" "$KAFKA_AUTOGROUP_NICE"
-}
-
-# set_cpu_weight NAME PID NICE: the CPU weight of PID's session group (see KAFKA_AUTOGROUP_NICE).
-set_cpu_weight() {
-  local name=$1 pid=$2 nice=$3
-  [[ -n $nice ]] || return 0
-  if [[ $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) == 1 ]] &&
-    { echo "$nice" >"/proc/$pid/autogroup"; } 2>/dev/null; then
-    log "$name: CPU weight of its session group set to nice $nice"
-  else
-    log "$name: CPU weight left at the default (autogroup off, or no permission to set nice $nice)"
-  fi
 }
 
 # wait_kafka: until a client fetches metadata and the topic exists with 6 partitions.

@@ -23,6 +23,8 @@ FORWARD=${FORWARD:-rest}
 
 # shellcheck source=SCRIPTDIR/quiet-sysmon.sh
 . "$ROOT/local/quiet-sysmon.sh" # QUIET_SYSMON
+# shellcheck source=SCRIPTDIR/cpu-weight.sh
+. "$ROOT/local/cpu-weight.sh" # OFFPATH_AUTOGROUP_NICE for the consumers, set_cpu_weight
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -95,6 +97,7 @@ start() {
     echo "$pid" >"$RUN/$name.pid"
     wait_ready "$name" "$url" "$pid"
     log "$name ready (pid $pid)"
+    [[ $name != consumer-* ]] || set_cpu_weight "$name" "$pid" "$OFFPATH_AUTOGROUP_NICE"
   done < <(service_table)
 }
 

@@ -21,6 +21,10 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 P3=$ROOT/proyecto3
 DEPS=$P3/local/deps.sh
+# The tests check behaviour, not speed: the consumers and the Valkey servers they start keep the
+# default CPU weight (the local run's low one, local/cpu-weight.sh, would put them behind the test
+# binaries and compilers that share the machine).
+export OFFPATH_AUTOGROUP_NICE=''
 STATE=${TWEETS_STATE:-/tmp/tweets-local}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/tweets-test.XXXXXX")
 FILTER=${TWEETS_TEST_FILTER:-}
