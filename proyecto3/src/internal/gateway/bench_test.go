@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -59,23 +60,29 @@ func BenchmarkPostTweet(b *testing.B) {
 	b.Cleanup(func() { kw.Close(); rw.Close() })
 	h := Handler(&Fanout{Writers: []*Writer{kw, rw}, Timeout: 5 * time.Second},
 		func(http.ResponseWriter, *http.Request) {}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	post := func() {
+	post := func() error {
 		req := httptest.NewRequest(http.MethodPost, "/tweets", strings.NewReader(good))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusAccepted {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			return fmt.Errorf("status %d: %s", rec.Code, rec.Body)
 		}
+		return nil
 	}
-	post() // connect both writers before timing
+	if err := post(); err != nil { // connects both writers before timing
+		b.Fatal(err)
+	}
 	b.SetParallelism(8)
 	b.ReportAllocs()
 	cpu0 := processCPU(b)
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			post()
+	b.RunParallel(func(p *testing.PB) {
+		for p.Next() {
+			if err := post(); err != nil {
+				b.Error(err) // not Fatal: this is not the benchmark's goroutine
+				return
+			}
 		}
 	})
 	b.StopTimer()
