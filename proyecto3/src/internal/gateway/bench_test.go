@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
 
 	pb "tweetsdelclima/gen/wetherweetpb"
 	"tweetsdelclima/internal/service"
@@ -29,19 +26,6 @@ func (okWriter) SendTweet(context.Context, *pb.WeatherTweetRequest) (*pb.Weather
 	return &pb.WeatherTweetResponse{Status: "ok"}, nil
 }
 
-func startOKWriter(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := grpc.NewServer(service.GRPCServerOptions()...)
-	pb.RegisterWeatherTweetServiceServer(s, okWriter{})
-	go func() { _ = s.Serve(ln) }()
-	b.Cleanup(s.Stop)
-	return ln.Addr().String()
-}
-
 // BenchmarkPostTweet is one accepted POST /tweets through the gateway's handler (called
 // directly, no HTTP connection) and its two real gRPC calls over loopback TCP to writers that
 // answer at once, 16 tweets in flight. The writers run in the same process, so ns/op and
@@ -49,11 +33,11 @@ func startOKWriter(b *testing.B) string {
 //
 //	cd proyecto3/src && go test ./internal/gateway -run '^$' -bench PostTweet -benchmem -count 6
 func BenchmarkPostTweet(b *testing.B) {
-	kw, err := DialWriter("kafka", "static:///"+startOKWriter(b))
+	kw, err := DialWriter("kafka", "static:///"+serveTweets(b, okWriter{}, service.GRPCServerOptions()...))
 	if err != nil {
 		b.Fatal(err)
 	}
-	rw, err := DialWriter("rabbitmq", "static:///"+startOKWriter(b))
+	rw, err := DialWriter("rabbitmq", "static:///"+serveTweets(b, okWriter{}, service.GRPCServerOptions()...))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -54,17 +54,25 @@ func (f *fakeWriter) SendTweet(ctx context.Context, req *pb.WeatherTweetRequest)
 
 func (f *fakeWriter) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.got) }
 
-func startWriter(t *testing.T) *fakeWriter {
-	t.Helper()
+// serveTweets serves srv over gRPC on a free loopback port until the test ends; it returns the
+// address.
+func serveTweets(tb testing.TB, srv pb.WeatherTweetServiceServer, opts ...grpc.ServerOption) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	f := &fakeWriter{addr: ln.Addr().String()}
-	s := grpc.NewServer()
-	pb.RegisterWeatherTweetServiceServer(s, f)
+	s := grpc.NewServer(opts...)
+	pb.RegisterWeatherTweetServiceServer(s, srv)
 	go func() { _ = s.Serve(ln) }()
-	t.Cleanup(s.Stop)
+	tb.Cleanup(s.Stop)
+	return ln.Addr().String()
+}
+
+func startWriter(t *testing.T) *fakeWriter {
+	t.Helper()
+	f := &fakeWriter{}
+	f.addr = serveTweets(t, f)
 	return f
 }
 
@@ -203,15 +211,7 @@ func TestBadRequestsAreRejectedAndNotForwarded(t *testing.T) {
 // grpcEntry serves the gateway's gRPC entry point for fan and returns a client of it.
 func grpcEntry(t *testing.T, fan *Fanout) pb.WeatherTweetServiceClient {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	pb.RegisterWeatherTweetServiceServer(s, &GRPCServer{Fanout: fan})
-	go func() { _ = s.Serve(ln) }()
-	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(serveTweets(t, &GRPCServer{Fanout: fan}), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
