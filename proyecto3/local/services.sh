@@ -36,6 +36,19 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # does most of the Go work, keeps both. On GKE each pod gets GOMAXPROCS from its CPU limit.
 # $QUIET_SYSMON for the Go processes that wait in the network poller (gateway, writer-rabbitmq,
 # consumer-rabbitmq; bench/pipeline.sh gives it to the load generator too): local/quiet-sysmon.sh.
+# GATEWAY_GODEBUG: the gateway's goroutines keep the stacks they have grown. By default every GC
+# halves the stack of a goroutine that uses less than a quarter of it: the gateway's idle
+# keep-alive connections, whose next request (which runs a gRPC call) grows it back by copying.
+# At 2000-3000 tweets/s that copying was ~6 % of the gateway's CPU; without it (6 interleaved
+# rounds at 3000/s) the gateway used 4-12 % less CPU, peaked at 63-109 instead of 82-156 MiB
+# and kept up in every round (docs/benchmarks.md). kustomize/base/gateway.yaml sets the same.
+GATEWAY_GODEBUG=${GATEWAY_GODEBUG-gcshrinkstackoff=1}
+gateway_env() { # GODEBUG=<QUIET_SYSMON's settings>,<GATEWAY_GODEBUG>, or nothing when both are empty
+  local parts=() v=${QUIET_SYSMON#GODEBUG=}
+  [[ -z $v ]] || parts+=("$v")
+  [[ -z $GATEWAY_GODEBUG ]] || parts+=("$GATEWAY_GODEBUG")
+  ((${#parts[@]} == 0)) || (IFS=,; echo "GODEBUG=${parts[*]}")
+}
 service_table() {
   cat <<TABLE
 registry|http://127.0.0.1:5000/v2/||$BIN/tweetsctl registry --addr 127.0.0.1:5000
@@ -43,7 +56,7 @@ writer-kafka|http://127.0.0.1:9082/readyz|GOMAXPROCS=1|$BIN/writer --broker kafk
 writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
 consumer-kafka|http://127.0.0.1:9084/readyz|GOMAXPROCS=1|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
 consumer-rabbitmq|http://127.0.0.1:9085/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
-gateway|http://127.0.0.1:9081/readyz|$QUIET_SYSMON|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
+gateway|http://127.0.0.1:9081/readyz|$(gateway_env)|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
 api|http://127.0.0.1:8080/readyz||$BIN/tweets-api
 TABLE
 }
