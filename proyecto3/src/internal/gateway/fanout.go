@@ -102,11 +102,11 @@ func withIdentity(ctx context.Context, t tweet.Tweet) context.Context {
 func (w *Writer) send(ctx context.Context, req *pb.WeatherTweetRequest) error {
 	start := time.Now()
 	_, err := w.client.SendTweet(ctx, req)
-	if err == nil {
-		w.ok.Observe(time.Since(start).Seconds())
-	} else {
-		writerSeconds.WithLabelValues(w.Broker, status.Code(err).String()).Observe(time.Since(start).Seconds())
+	seconds := w.ok
+	if err != nil {
+		seconds = writerSeconds.WithLabelValues(w.Broker, status.Code(err).String())
 	}
+	seconds.Observe(time.Since(start).Seconds())
 	return err
 }
 

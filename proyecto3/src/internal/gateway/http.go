@@ -73,11 +73,11 @@ func instrument(route string, h http.HandlerFunc) http.HandlerFunc {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h(rec, r)
-		if rec.code == http.StatusAccepted {
-			accepted.Inc()
-		} else {
-			httpRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		requests := accepted
+		if rec.code != http.StatusAccepted {
+			requests = httpRequests.WithLabelValues(route, strconv.Itoa(rec.code))
 		}
+		requests.Inc()
 		seconds.Observe(time.Since(start).Seconds())
 	}
 }
