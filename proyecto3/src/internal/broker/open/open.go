@@ -23,6 +23,7 @@ type Flags struct {
 	RabbitURL    string
 	RabbitQueue  string
 	Channels     int
+	RabbitLinger time.Duration
 	Prefetch     int
 	BatchSize    int
 	BatchWait    time.Duration
@@ -43,6 +44,7 @@ func (f *Flags) Register(fs *flag.FlagSet, consumer bool) {
 	} else {
 		fs.DurationVar(&f.KafkaLinger, "kafka-linger", 5*time.Millisecond, "Kafka producer linger (batching delay)")
 		fs.IntVar(&f.Channels, "rabbitmq-channels", 2, "RabbitMQ publisher channels (confirm mode)")
+		fs.DurationVar(&f.RabbitLinger, "rabbitmq-linger", 5*time.Millisecond, "RabbitMQ publisher linger: how long messages wait to share one TCP write (negative: none)")
 	}
 }
 
@@ -53,7 +55,7 @@ func (f *Flags) kafka() kafka.Config {
 
 func (f *Flags) rabbit() rabbitmq.Config {
 	return rabbitmq.Config{URL: f.RabbitURL, Username: config.Secret("RABBITMQ_USERNAME"), Password: config.Secret("RABBITMQ_PASSWORD"),
-		Queue: f.RabbitQueue, Channels: f.Channels, Prefetch: f.Prefetch, BatchSize: f.BatchSize, BatchWait: f.BatchWait}
+		Queue: f.RabbitQueue, Channels: f.Channels, Linger: f.RabbitLinger, Prefetch: f.Prefetch, BatchSize: f.BatchSize, BatchWait: f.BatchWait}
 }
 
 // Publisher connects a publisher to the chosen broker.
