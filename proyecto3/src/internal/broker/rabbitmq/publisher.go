@@ -105,7 +105,7 @@ func (p *Publisher) manage() {
 			m.Reconnects.WithLabelValues("publisher").Inc()
 		}
 		connectedBefore = true
-		p.log.Info("connected", "url", redactedURL(p.cfg.URL), "queue", p.cfg.Queue, "queue_type", sess.kind, "channels", len(sess.chans))
+		p.log.Info("connected", "url", redactedURL(p.cfg.URL), "queue", p.cfg.Queue, "queue_type", sess.kind, "channels", len(sess.chans), "linger", p.cfg.Linger.String())
 		p.mu.Lock()
 		p.sess = sess
 		close(p.ready)
