@@ -30,7 +30,8 @@ import (
 //
 // BENCH_KAFKA_LINGERS (5ms) is a comma-separated list of producer linger values to compare.
 // BENCH_RABBITMQ_CHANNELS (2, the writers' default) is a comma-separated list of publisher
-// channel counts to compare.
+// channel counts to compare, BENCH_RABBITMQ_LINGERS (5ms, the writers' default) one of publisher
+// lingers ("none": every message written at once, as before the linger existed).
 // BENCH_CONCURRENCY (64) concurrent publishers call Publish in a closed loop; each
 // sub-benchmark reports msgs/s and the p50/p99/max Publish latency (until the broker's
 // acknowledgement). A fresh topic/queue is used and deleted afterwards.
@@ -66,6 +67,21 @@ func BenchmarkPublish(b *testing.B) {
 			channelCounts = append(channelCounts, n)
 		}
 	}
+	rabbitLingers := []time.Duration{0} // 0: the publisher's default
+	if v := os.Getenv("BENCH_RABBITMQ_LINGERS"); v != "" {
+		rabbitLingers = nil
+		for _, f := range strings.Split(v, ",") {
+			if f == "none" {
+				rabbitLingers = append(rabbitLingers, -1)
+				continue
+			}
+			d, err := time.ParseDuration(f)
+			if err != nil || d <= 0 {
+				b.Fatalf("BENCH_RABBITMQ_LINGERS: %q (a positive duration or none)", f)
+			}
+			rabbitLingers = append(rabbitLingers, d)
+		}
+	}
 	type kafkaCase struct {
 		comp   string
 		linger time.Duration
@@ -96,19 +112,28 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 	for _, channels := range channelCounts {
-		b.Run(fmt.Sprintf("rabbitmq/channels=%d/c=%d", channels, conc), func(b *testing.B) {
+		for _, linger := range rabbitLingers {
 			cfg := rabbitmq.Config{
 				URL: env.RabbitURL, Username: env.RabbitUser, Password: env.RabbitPassword,
-				Queue: "tweets-bench-" + brokertest.Suffix(), Channels: channels,
+				Queue: "tweets-bench-" + brokertest.Suffix(), Channels: channels, Linger: linger,
 			}
-			p, err := rabbitmq.NewPublisher(cfg, quiet())
-			if err != nil {
-				b.Fatal(err)
+			name := "none"
+			if linger >= 0 {
+				name = rabbitmq.DefaultLinger.String()
+				if linger > 0 {
+					name = linger.String()
+				}
 			}
-			defer p.Close()
-			defer deleteQueue(b, cfg)
-			benchPublish(b, p, conc)
-		})
+			b.Run(fmt.Sprintf("rabbitmq/channels=%d/linger=%s/c=%d", channels, name, conc), func(b *testing.B) {
+				p, err := rabbitmq.NewPublisher(cfg, quiet())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close()
+				defer deleteQueue(b, cfg)
+				benchPublish(b, p, conc)
+			})
+		}
 	}
 }
 

@@ -79,6 +79,9 @@ type Config struct {
 	Heartbeat time.Duration
 }
 
+// DefaultLinger is the publisher's Linger when none is set.
+const DefaultLinger = 5 * time.Millisecond
+
 func (c Config) withDefaults() Config {
 	if c.ConnectionName == "" {
 		c.ConnectionName = "tweetsdelclima"
@@ -87,7 +90,7 @@ func (c Config) withDefaults() Config {
 		c.Channels = 2
 	}
 	if c.Linger == 0 {
-		c.Linger = 5 * time.Millisecond
+		c.Linger = DefaultLinger
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 5 * time.Second
