@@ -76,14 +76,17 @@ func (c *lingerConn) flushLocked() error {
 	return err
 }
 
-// Close writes what is queued, then closes the socket.
+// Close writes what is queued, then closes the socket. When a write is in progress (a broker
+// that stopped reading, e.g. under a resource alarm, blocks it), Close does not wait for it:
+// closing the socket is what ends it.
 func (c *lingerConn) Close() error {
-	c.mu.Lock()
 	c.timer.Stop()
-	_ = c.flushLocked()
-	if c.err == nil {
-		c.err = net.ErrClosed
+	if c.mu.TryLock() {
+		_ = c.flushLocked()
+		if c.err == nil {
+			c.err = net.ErrClosed
+		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	return c.Conn.Close()
 }

@@ -140,3 +140,40 @@ func TestLingerConnFailedWriteClosesAndSticks(t *testing.T) {
 		t.Fatalf("Write after a failed flush = %v, want %v", err, broken)
 	}
 }
+
+// stuckConn is a socket whose writes block until it is closed, as with a peer that stopped
+// reading.
+type stuckConn struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *stuckConn) Write(p []byte) (int, error) {
+	<-c.closed
+	return 0, net.ErrClosed
+}
+
+func (c *stuckConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+func TestLingerConnCloseEndsABlockedWrite(t *testing.T) {
+	sc := &stuckConn{closed: make(chan struct{})}
+	lc := newLingerConn(sc, time.Millisecond)
+	if _, err := lc.Write([]byte("publish")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the flush is now blocked in the socket's Write
+	done := make(chan struct{})
+	go func() { _ = lc.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for a write that only closing the socket can end")
+	}
+	if _, err := lc.Write([]byte("late")); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+}
