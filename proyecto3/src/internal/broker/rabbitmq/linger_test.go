@@ -14,6 +14,7 @@ type recordConn struct {
 	net.Conn // nil: only Write and Close are called
 	mu       sync.Mutex
 	writes   [][]byte
+	at       []time.Time // when each write came
 	failWith error
 	closed   bool
 }
@@ -25,6 +26,7 @@ func (c *recordConn) Write(p []byte) (int, error) {
 		return 0, c.failWith
 	}
 	c.writes = append(c.writes, bytes.Clone(p))
+	c.at = append(c.at, time.Now())
 	return len(p), nil
 }
 
@@ -56,10 +58,9 @@ func waitWrites(t *testing.T, c *recordConn, n int) [][]byte {
 	}
 }
 
-func TestLingerConnMergesWritesWithinLinger(t *testing.T) {
+func TestLingerConnMergesWrites(t *testing.T) {
 	rc := &recordConn{}
-	lc := newLingerConn(rc, 50*time.Millisecond)
-	start := time.Now()
+	lc := newLingerConn(rc, time.Hour) // flushed by hand below: no timing in this test
 	for _, s := range []string{"method", "header", "body"} {
 		if n, err := lc.Write([]byte(s)); err != nil || n != len(s) {
 			t.Fatalf("Write(%q) = %d, %v", s, n, err)
@@ -68,19 +69,35 @@ func TestLingerConnMergesWritesWithinLinger(t *testing.T) {
 	if w, _ := rc.snapshot(); len(w) != 0 {
 		t.Fatalf("written before the linger passed: %q", w)
 	}
-	w := waitWrites(t, rc, 1)
-	if elapsed := time.Since(start); elapsed < 50*time.Millisecond {
-		t.Errorf("flushed after %s, before the 50ms linger", elapsed)
-	}
-	if len(w) != 1 || string(w[0]) != "methodheaderbody" {
+	lc.flush()
+	if w, _ := rc.snapshot(); len(w) != 1 || string(w[0]) != "methodheaderbody" {
 		t.Fatalf("writes %q, want one write \"methodheaderbody\"", w)
 	}
-	// The next write starts a new linger window.
-	if _, err := lc.Write([]byte("next")); err != nil {
-		t.Fatal(err)
+	lc.flush() // nothing queued: nothing written
+	if w, _ := rc.snapshot(); len(w) != 1 {
+		t.Fatalf("an empty flush wrote: %q", w)
 	}
-	if w = waitWrites(t, rc, 2); string(w[1]) != "next" {
-		t.Fatalf("second write %q, want \"next\"", w[1])
+}
+
+func TestLingerConnFlushesAfterTheLinger(t *testing.T) {
+	rc := &recordConn{}
+	const linger = 20 * time.Millisecond
+	lc := newLingerConn(rc, linger)
+	for round := range 2 { // the second write starts a new linger window
+		start := time.Now()
+		if _, err := lc.Write([]byte("publish")); err != nil {
+			t.Fatal(err)
+		}
+		w := waitWrites(t, rc, round+1)
+		if string(w[round]) != "publish" {
+			t.Fatalf("write %d = %q, want \"publish\"", round, w[round])
+		}
+		rc.mu.Lock()
+		after := rc.at[round].Sub(start)
+		rc.mu.Unlock()
+		if after < linger {
+			t.Errorf("write %d reached the socket after %s, before the %s linger", round, after, linger)
+		}
 	}
 }
 
@@ -145,27 +162,29 @@ func TestLingerConnFailedWriteClosesAndSticks(t *testing.T) {
 // reading.
 type stuckConn struct {
 	net.Conn
-	closed chan struct{}
-	once   sync.Once
+	writing chan struct{} // closed when the first Write has started
+	closed  chan struct{}
+	w, c    sync.Once
 }
 
 func (c *stuckConn) Write(p []byte) (int, error) {
+	c.w.Do(func() { close(c.writing) })
 	<-c.closed
 	return 0, net.ErrClosed
 }
 
 func (c *stuckConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
+	c.c.Do(func() { close(c.closed) })
 	return nil
 }
 
 func TestLingerConnCloseEndsABlockedWrite(t *testing.T) {
-	sc := &stuckConn{closed: make(chan struct{})}
+	sc := &stuckConn{writing: make(chan struct{}), closed: make(chan struct{})}
 	lc := newLingerConn(sc, time.Millisecond)
 	if _, err := lc.Write([]byte("publish")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // the flush is now blocked in the socket's Write
+	<-sc.writing // the flush is now blocked in the socket's Write, holding the queue
 	done := make(chan struct{})
 	go func() { _ = lc.Close(); close(done) }()
 	select {
