@@ -44,6 +44,9 @@ KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
 # The CPU weights of Kafka and of the Valkey servers, and set_cpu_weight.
 # shellcheck source=SCRIPTDIR/cpu-weight.sh
 . "$(dirname "$0")/cpu-weight.sh"
+# The services' gRPC ports kept out of the kernel's ephemeral range: reserve_service_ports.
+# shellcheck source=SCRIPTDIR/reserve-ports.sh
+. "$(dirname "$0")/reserve-ports.sh"
 # RabbitMQ with one Erlang scheduler. By default Erlang starts one per core, here 2, and on this
 # 2-core machine, shared with ten busy processes, the second one mostly adds wake-ups and
 # migrations between them: at 3000 tweets/s in 5 interleaved A/B rounds, RabbitMQ used 26 % less
@@ -787,6 +790,7 @@ cmd_start() {
     die "dependencies are not installed: run deps.sh install"
   fi
   lock_state
+  reserve_service_ports log
   mkdir -p "$STATE/secrets"
   chmod 700 "$STATE/secrets"
   if cmd_status >/dev/null 2>&1; then

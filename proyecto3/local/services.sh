@@ -25,6 +25,8 @@ FORWARD=${FORWARD:-rest}
 . "$ROOT/local/quiet-sysmon.sh" # QUIET_SYSMON
 # shellcheck source=SCRIPTDIR/cpu-weight.sh
 . "$ROOT/local/cpu-weight.sh" # OFFPATH_AUTOGROUP_NICE for the consumers, set_cpu_weight
+# shellcheck source=SCRIPTDIR/reserve-ports.sh
+. "$ROOT/local/reserve-ports.sh" # reserve_service_ports: our gRPC ports, not ephemeral ones
 
 log() { printf '[services %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -96,6 +98,7 @@ start() {
   export KAFKA_GROUP=${KAFKA_GROUP:-consumer-kafka}
   # No load balancer to notice a not-ready api here: stop without the in-cluster drain delay.
   export SHUTDOWN_DELAY_MS=${SHUTDOWN_DELAY_MS:-0}
+  reserve_service_ports log
   mkdir -p "$RUN" "$LOGS"
   local name url envs cmd pid
   while IFS='|' read -r name url envs cmd; do
