@@ -316,3 +316,60 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// A writer that restarts is waited for within the deadline: the tweet sent while it is down is
+// accepted once it is back, not refused at once.
+func TestWriterRestartIsWaitedFor(t *testing.T) {
+	kafka := startWriter(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	rabbit := &fakeWriter{}
+	first := grpc.NewServer()
+	pb.RegisterWeatherTweetServiceServer(first, rabbit)
+	go func() { _ = first.Serve(ln) }()
+
+	kw, err := DialWriter("kafka", "static:///"+kafka.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := DialWriter("rabbitmq", "static:///"+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kw.Close(); rw.Close() })
+	fan := &Fanout{Writers: []*Writer{kw, rw}, Timeout: 10 * time.Second}
+	tw := tweet.Tweet{ID: "0193a8f0-0000-7000-8000-000000000001", ReceivedAtMs: time.Now().UnixMilli(), Municipality: pb.Municipalities_mixco, Temperature: 20, Humidity: 50, Weather: pb.Weathers_sunny}
+	if err := fan.Send(context.Background(), tw); err != nil {
+		t.Fatalf("both writers up: %v", err)
+	}
+
+	first.Stop() // the writer goes away; its address refuses connections until it is back
+	back := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			back <- err
+			return
+		}
+		again := grpc.NewServer()
+		pb.RegisterWeatherTweetServiceServer(again, rabbit)
+		t.Cleanup(again.Stop)
+		back <- nil
+		_ = again.Serve(ln)
+	}()
+	tw.ID = "0193a8f0-0000-7000-8000-000000000002"
+	err = fan.Send(context.Background(), tw)
+	if lerr := <-back; lerr != nil {
+		t.Skipf("could not listen on %s again: %v", addr, lerr)
+	}
+	if err != nil {
+		t.Fatalf("sent while the writer restarted: %v, want it accepted once the writer is back", err)
+	}
+	if n := rabbit.count(); n != 2 {
+		t.Fatalf("restarted writer holds %d tweets, want 2", n)
+	}
+}
