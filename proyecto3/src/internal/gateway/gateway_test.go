@@ -58,15 +58,25 @@ func (f *fakeWriter) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(
 // address.
 func serveTweets(tb testing.TB, srv pb.WeatherTweetServiceServer, opts ...grpc.ServerOption) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, addr, err := serveTweetsAt(tb, "127.0.0.1:0", srv, opts...)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return addr
+}
+
+// serveTweetsAt serves srv over gRPC on addr until the test ends (or the returned server is
+// stopped); it returns the server and the address it listens on.
+func serveTweetsAt(tb testing.TB, addr string, srv pb.WeatherTweetServiceServer, opts ...grpc.ServerOption) (*grpc.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
 	}
 	s := grpc.NewServer(opts...)
 	pb.RegisterWeatherTweetServiceServer(s, srv)
 	go func() { _ = s.Serve(ln) }()
 	tb.Cleanup(s.Stop)
-	return ln.Addr().String()
+	return s, ln.Addr().String(), nil
 }
 
 func startWriter(t *testing.T) *fakeWriter {
@@ -321,15 +331,11 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 // accepted once it is back, not refused at once.
 func TestWriterRestartIsWaitedFor(t *testing.T) {
 	kafka := startWriter(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	rabbit := &fakeWriter{}
+	first, addr, err := serveTweetsAt(t, "127.0.0.1:0", rabbit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	rabbit := &fakeWriter{}
-	first := grpc.NewServer()
-	pb.RegisterWeatherTweetServiceServer(first, rabbit)
-	go func() { _ = first.Serve(ln) }()
 
 	kw, err := DialWriter("kafka", "static:///"+kafka.addr)
 	if err != nil {
@@ -350,16 +356,8 @@ func TestWriterRestartIsWaitedFor(t *testing.T) {
 	back := make(chan error, 1)
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			back <- err
-			return
-		}
-		again := grpc.NewServer()
-		pb.RegisterWeatherTweetServiceServer(again, rabbit)
-		t.Cleanup(again.Stop)
-		back <- nil
-		_ = again.Serve(ln)
+		_, _, err := serveTweetsAt(t, addr, rabbit)
+		back <- err
 	}()
 	tw.ID = "0193a8f0-0000-7000-8000-000000000002"
 	err = fan.Send(context.Background(), tw)

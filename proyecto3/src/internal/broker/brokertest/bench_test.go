@@ -67,7 +67,7 @@ func BenchmarkPublish(b *testing.B) {
 			channelCounts = append(channelCounts, n)
 		}
 	}
-	rabbitLingers := []time.Duration{0} // 0: the publisher's default
+	rabbitLingers := []time.Duration{rabbitmq.DefaultLinger}
 	if v := os.Getenv("BENCH_RABBITMQ_LINGERS"); v != "" {
 		rabbitLingers = nil
 		for _, f := range strings.Split(v, ",") {
@@ -117,12 +117,9 @@ func BenchmarkPublish(b *testing.B) {
 				URL: env.RabbitURL, Username: env.RabbitUser, Password: env.RabbitPassword,
 				Queue: "tweets-bench-" + brokertest.Suffix(), Channels: channels, Linger: linger,
 			}
-			name := "none"
-			if linger >= 0 {
-				name = rabbitmq.DefaultLinger.String()
-				if linger > 0 {
-					name = linger.String()
-				}
+			name := linger.String()
+			if linger < 0 {
+				name = "none"
 			}
 			b.Run(fmt.Sprintf("rabbitmq/channels=%d/linger=%s/c=%d", channels, name, conc), func(b *testing.B) {
 				p, err := rabbitmq.NewPublisher(cfg, quiet())
