@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -494,4 +495,25 @@ func TestShutdownDrainsBatchInProgress(t *testing.T) {
 	if got := sum(committed(t, brokers, group, topic, 1)); got != int64(rec.Delivered()) || got == 0 {
 		t.Errorf("committed %d, stored %d: the batch in progress should be stored and committed", got, rec.Delivered())
 	}
+}
+
+// The producer's Go-side channels are sized for what goes through them: with the client's
+// defaults (a million entries each) a producer alone held 24 MB of heap that every GC scans.
+func TestPublisherHeapIsSmall(t *testing.T) {
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	cfg := testConfig("127.0.0.1:1", "weather-tweets", "")
+	cfg.CloseTimeout = 200 * time.Millisecond
+	before := heap()
+	p := newPublisher(t, cfg)
+	grown := int64(heap()) - int64(before)
+	runtime.KeepAlive(p)
+	if grown > 4<<20 {
+		t.Fatalf("a publisher grew the heap by %.1f MiB, want under 4 MiB", float64(grown)/(1<<20))
+	}
+	t.Logf("a publisher grew the heap by %.2f MiB", float64(grown)/(1<<20))
 }

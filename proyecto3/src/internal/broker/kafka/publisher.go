@@ -52,6 +52,12 @@ func NewPublisher(cfg Config, log *slog.Logger) (*Publisher, error) {
 		"message.timeout.ms": int(cfg.MessageTimeout.Milliseconds()),
 		// Delivery reports go to each record's own channel; they need no copy of the record.
 		"go.delivery.report.fields": "none",
+		// The Go client's channels default to a million entries each, allocated up front: 16 MB
+		// of Events() and 8 MB of ProduceChannel(), all pointers, that every GC cycle scans and
+		// that let the heap (and RSS) grow to twice their size before a collection. Events()
+		// carries only errors here, drained at once; ProduceChannel() is not used.
+		"go.events.channel.size":  1000,
+		"go.produce.channel.size": 1,
 	} {
 		_ = m.SetKey(k, v)
 	}
