@@ -36,6 +36,7 @@ func New(addr string, log *slog.Logger, checks ...func(context.Context) error) *
 	// Profiles, on the ops port only (not exposed by any Service or Ingress).
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace) // execution trace: scheduling, GC, syscalls
 	s.http = &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
