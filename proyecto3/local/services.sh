@@ -65,8 +65,8 @@ TABLE
 
 build() {
   mkdir -p "$BIN"
-  log "building Go binaries (gateway writer consumer tweetsctl loadgen)"
-  (cd "$ROOT/src" && go build -o "$BIN/" ./cmd/gateway ./cmd/writer ./cmd/consumer ./cmd/tweetsctl ./cmd/loadgen)
+  log "building Go binaries (gateway writer consumer tweetsctl loadgen vmprobe)"
+  (cd "$ROOT/src" && go build -o "$BIN/" ./cmd/gateway ./cmd/writer ./cmd/consumer ./cmd/tweetsctl ./cmd/loadgen ./cmd/vmprobe)
   local profile=${TWEETS_API_PROFILE:-release} flag=--release
   [[ $profile == debug ]] && flag=
   log "building the Rust api ($profile)"

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -32,7 +34,9 @@ import (
 )
 
 type result struct {
-	code    int // 0: transport error
+	code    int           // 0: transport error
+	due     time.Duration // when the request was due, from the start
+	late    time.Duration // how late after due the request began to be written (the load generator's own delay)
 	latency time.Duration
 }
 
@@ -46,6 +50,7 @@ func main() {
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
 	seed := fs.Uint64("seed", 1, "random seed of the tweets")
 	jsonOut := fs.String("json", "", "also write the summary as JSON to this file")
+	traceOut := fs.String("trace", "", "also write every request (due_unix_ms,late_ms,latency_ms,status; in due order) as CSV to this file; late_ms: the load generator's own delay before sending")
 	if err := config.Parse(fs, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -137,12 +142,13 @@ func main() {
 		go func(body []byte, due time.Time) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res := result{}
+			res := result{due: due.Sub(start)}
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			req.SetURI(target)
 			req.Header.SetMethod(fasthttp.MethodPost)
 			req.Header.SetContentType("application/json")
 			req.SetBodyRaw(body)
+			res.late = time.Since(due)
 			if err := client.DoTimeout(req, resp, *timeout); err == nil {
 				res.code = resp.StatusCode()
 			}
@@ -187,6 +193,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}
+	if *traceOut != "" {
+		if err := writeTrace(*traceOut, start, results); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
 	if ok != len(results) || dropped.Load() > 0 {
 		os.Exit(1)
 	}
@@ -199,6 +210,21 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// writeTrace writes one CSV line per request, in the order they were due: when it was due
+// (Unix time in ms, to line it up with other probes), how late the load generator began to send
+// it (ms), its latency from its due time (ms) and its status (0: transport error).
+func writeTrace(path string, start time.Time, results []result) error {
+	rs := slices.Clone(results)
+	slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.due, b.due) })
+	var b bytes.Buffer
+	b.WriteString("due_unix_ms,late_ms,latency_ms,status\n")
+	origin := ms(time.Duration(start.UnixNano()))
+	for _, r := range rs {
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f,%d\n", origin+ms(r.due), ms(r.late), ms(r.latency), r.code)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -20,5 +21,25 @@ func TestPercentileNeverUnderReports(t *testing.T) {
 		if got := percentile(lat, c.p); got != c.want {
 			t.Errorf("p%v: got %v, want %v", c.p*100, got, c.want)
 		}
+	}
+}
+
+func TestWriteTraceIsInDueOrder(t *testing.T) {
+	path := t.TempDir() + "/trace.csv"
+	rs := []result{ // completion order: the second request answered first
+		{code: 202, due: time.Millisecond, late: 100 * time.Microsecond, latency: 2500 * time.Microsecond},
+		{code: 0, due: 0, latency: 10 * time.Second},
+	}
+	start := time.UnixMilli(1_800_000_000_000)
+	if err := writeTrace(path, start, rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "due_unix_ms,late_ms,latency_ms,status\n1800000000000.000,0.000,10000.000,0\n1800000000001.000,0.100,2.500,202\n"
+	if string(got) != want {
+		t.Fatalf("trace:\n%s\nwant:\n%s", got, want)
 	}
 }
