@@ -6,6 +6,7 @@
 #   bash proyecto3/bench/pipeline.sh                       # 1000/s for 30 s, then 3000/s for 60 s
 #   RATES="1000:30 3000:60 4000:30" bash proyecto3/bench/pipeline.sh
 #   WARMUP=0 bash proyecto3/bench/pipeline.sh              # no warm-up phase
+#   RAW_BROKERS=0 RATES="100:30 250:30 500:30 750:30 1000:30" bash proyecto3/bench/pipeline.sh  # latency by rate
 #
 # Before the measured rates, a warm-up phase (WARMUP, default "1000:60": 1000/s for 60 s; 120 s
 # when Kafka started less than 5 minutes ago) is sent and reported but not counted: Kafka's JVM
