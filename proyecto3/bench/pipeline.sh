@@ -142,7 +142,7 @@ for spec in $RATES; do
   t0=$(date +%s.%N)
   python3 "$HERE/disk-probe.py" --seconds "$secs" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
   probe=$!
-  "${VMPROBE[@]}" --duration "${secs}s" --windows "$OUT/vm-windows-$run.csv" >"$OUT/vm-$run.txt" 2>&1 &
+  "${VMPROBE[@]}" --duration "${secs}s" --windows "$OUT/vm-windows-$run.csv" >"$OUT/vm-$run.txt" 2>"$OUT/vm-$run.progress" &
   vmprobe=$!
   # inside the load generator's run, which must still be running at the last snapshot to be
   # counted: with a margin of 1 s, python's start and the snapshots of /proc on a busy machine

@@ -8,9 +8,10 @@
 // the machine itself getting less CPU than it shows: a virtual machine whose host deschedules
 // its vCPUs (without reporting it as steal time), or interrupts. Measured on the development
 // VM with nothing else running: every ~1.5 s both vCPUs ran this computation 3-12x slower for
-// 50-100 ms (docs/benchmarks.md, "The VM's own slowdowns").
+// 50-150 ms (docs/benchmarks.md, "The VM's own slowdowns").
 //
-// It prints one summary line: the run's median computation time and the slow windows, 50 ms
+// Every --progress (default 5 s) it prints to stderr how far it is and the slow windows so far;
+// at the end, one summary line on stdout: the run's median computation time and the slow windows, 50 ms
 // spans whose median took at least --slow times the run's median (how many, their total and
 // longest duration, the median time between them). --samples writes every sample as CSV, in
 // Unix milliseconds like the load generator's --trace, and --windows the slow windows
@@ -123,6 +124,12 @@ func (s summary) String() string {
 	return line
 }
 
+// progressLine is one line of progress: how far the probe is and what it has seen so far.
+func progressLine(elapsed, duration time.Duration, s summary) string {
+	return fmt.Sprintf("vmprobe: %.0fs of %.0fs, %d samples, median %.1f µs, %d slow windows so far",
+		elapsed.Seconds(), duration.Seconds(), s.samples, us(s.median), len(s.windows))
+}
+
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
@@ -146,12 +153,13 @@ func main() {
 	slow := fs.Float64("slow", 2, "a 50 ms span is slow when its median computation takes this many times the run's median")
 	samplesOut := fs.String("samples", "", "also write every sample (at_unix_ms,took_us) as CSV to this file")
 	windowsOut := fs.String("windows", "", "also write the slow windows (start_unix_ms,end_unix_ms) as CSV to this file")
+	progress := fs.Duration("progress", 5*time.Second, "time between two progress lines on stderr (0: none)")
 	if err := config.Parse(fs, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if *duration <= 0 || *interval <= 0 || *work <= 0 || *slow <= 1 {
-		fmt.Fprintln(os.Stderr, "vmprobe: --duration, --interval and --work must be positive, --slow above 1")
+	if *duration <= 0 || *interval <= 0 || *work <= 0 || *slow <= 1 || *progress < 0 {
+		fmt.Fprintln(os.Stderr, "vmprobe: --duration, --interval and --work must be positive, --slow above 1, --progress not negative")
 		os.Exit(2)
 	}
 	// One thread does everything: the probe should cost the machine as little as possible
@@ -160,10 +168,15 @@ func main() {
 	runtime.LockOSThread()
 	samples := make([]sample, 0, int(*duration / *interval)+1)
 	start := time.Now()
+	next := *progress
 	for time.Since(start) < *duration {
 		t := time.Now()
 		sink += compute(*work)
 		samples = append(samples, sample{at: t.Sub(start), took: time.Since(t)})
+		if *progress > 0 && time.Since(start) >= next {
+			fmt.Fprintln(os.Stderr, progressLine(time.Since(start), *duration, summarize(samples, *slow)))
+			next += *progress
+		}
 		time.Sleep(*interval)
 	}
 	sum := summarize(samples, *slow)

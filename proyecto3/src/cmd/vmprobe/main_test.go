@@ -57,3 +57,12 @@ func TestSummarizeQuietRun(t *testing.T) {
 		t.Errorf("no samples: %s", got)
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	ms := time.Millisecond
+	s := summarize(synth(5*time.Second, [2]time.Duration{1000 * ms, 1100 * ms}), 2)
+	want := "vmprobe: 5s of 30s, 1000 samples, median 30.0 µs, 1 slow windows so far"
+	if got := progressLine(5*time.Second, 30*time.Second, s); got != want {
+		t.Errorf("progress line:\n  %s\nwant:\n  %s", got, want)
+	}
+}
