@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -516,4 +517,67 @@ func TestPublisherHeapIsSmall(t *testing.T) {
 		t.Fatalf("a publisher grew the heap by %.1f MiB, want under 4 MiB", float64(grown)/(1<<20))
 	}
 	t.Logf("a publisher grew the heap by %.2f MiB", float64(grown)/(1<<20))
+}
+
+// Offsets are committed every CommitInterval, not after every batch: stored batches are
+// staged, and a graceful stop commits what is staged.
+func TestStoredBatchesAreCommittedTogether(t *testing.T) {
+	const topic, group, n = "weather-tweets", "g-staged", 100
+	brokers := fakeCluster(t, 1, topic)
+	cfg := testConfig(brokers, topic, group)
+	cfg.BatchSize = 10 // at least 10 batches
+	cfg.CommitInterval = time.Hour
+	want := brokertest.Tweets(n)
+	publishAll(t, newPublisher(t, cfg), want)
+
+	rec := brokertest.NewRecorder()
+	stop := runSource(t, cfg, rec.Handle)
+	rec.WaitStored(t, 30*time.Second, want)
+	time.Sleep(300 * time.Millisecond)
+	if c := committed(t, brokers, group, topic, 1); len(c) != 0 {
+		t.Fatalf("committed %v before the commit interval: want every batch staged", c)
+	}
+	stop()
+	if got := sum(committed(t, brokers, group, topic, 1)); got != n {
+		t.Fatalf("after a graceful stop the committed offset is %d, want %d", got, n)
+	}
+}
+
+// A member commits its staged offsets before it gives up partitions, so the member that gets
+// them resumes after what was stored: nothing delivered twice although nothing was committed
+// before the rebalance.
+func TestRevokeCommitsStagedOffsets(t *testing.T) {
+	const topic, group, n = "weather-tweets", "g-revoke", 200
+	brokers := fakeCluster(t, 4, topic)
+	cfg := testConfig(brokers, topic, group)
+	cfg.CommitInterval = time.Hour
+	want := brokertest.Tweets(n)
+	publishAll(t, newPublisher(t, cfg), want)
+
+	rec := brokertest.NewRecorder()
+	member := func(name string) {
+		c := cfg
+		c.ClientID = name
+		runSource(t, c, rec.Handle)
+	}
+	member("m1")
+	rec.WaitStored(t, 30*time.Second, want)
+	if c := committed(t, brokers, group, topic, 4); len(c) != 0 {
+		t.Fatalf("committed %v before the rebalance: want every batch staged", c)
+	}
+	member("m2") // the group rebalances: m1's partitions are revoked, then shared
+	waitCommitted(t, brokers, group, topic, 4, n)
+	time.Sleep(time.Second) // both members fetch from the committed offsets meanwhile
+	if d := rec.Delivered(); d != n {
+		t.Fatalf("delivered %d times for %d tweets: the new owner read again what m1 had stored", d, n)
+	}
+}
+
+func TestNegativeCommitIntervalIsRefused(t *testing.T) {
+	cfg := testConfig("127.0.0.1:1", "weather-tweets", "g")
+	cfg.CommitInterval = -time.Second
+	_, err := NewSource(cfg, brokertest.Logger(t))
+	if err == nil || !strings.Contains(err.Error(), "CommitInterval") {
+		t.Fatalf("NewSource with a negative CommitInterval: %v, want an error naming it", err)
+	}
 }

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,10 +19,20 @@ var _ broker.Source = (*Source)(nil)
 // Source reads tweets from a topic as a member of a consumer group and commits offsets only
 // after the handler stored the batch.
 //
+// Commits. A stored batch's next offsets are staged, not committed at once: Run commits what
+// is staged (synchronously) every CommitInterval, before this member gives up a partition, and
+// when it stops. Each commit covers every batch stored since the last one, so Kafka serves a
+// few commits a second instead of one per batch; what a crash loses is only the commit of up
+// to CommitInterval of stored tweets, which are delivered again and not counted twice.
+//
 // Rebalances. Run does everything on one goroutine: poll to fill a batch, call the handler,
-// commit, poll again. librdkafka delivers rebalance events only from inside Poll, so:
-//   - a batch that was handed to the handler is committed (or its commit failed) before the
-//     next Poll, i.e. before this member processes a revocation: "commit before revoke";
+// stage its offsets (and commit when due), poll again. librdkafka delivers rebalance events
+// only from inside Poll, so:
+//   - a batch that was handed to the handler is stored and staged (or failed) before the next
+//     Poll, and the rebalance callback commits the staged offsets of the partitions being
+//     revoked before giving them up: "commit before revoke". A partition whose assignment was
+//     lost (the group moved on without this member) is not committed; its staged offsets are
+//     dropped with it, so that nothing of this member's is ever committed over its new owner's;
 //   - a revocation that arrives while a batch is still being filled drops the messages of the
 //     revoked partitions from that batch, uncommitted. Their new owner (or this member, when
 //     the eager protocol hands the partitions back) resumes from the committed offset and
@@ -31,14 +40,15 @@ var _ broker.Source = (*Source)(nil)
 //     protocol); with the default eager protocol every partition is revoked.
 //   - a handler that keeps failing for longer than max.poll.interval.ms makes librdkafka leave
 //     the group; the partitions move to another member, this member's late commit fails
-//     (counted in tweets_broker_ack_errors_total) and the batch is delivered again.
+//     (counted in tweets_broker_ack_errors_total) and the batches are delivered again.
 //
-// Duplicates are therefore possible after a rebalance or a failed commit (the consumers
-// deduplicate ids in Valkey); losses are not: nothing is committed before the handler's nil.
+// Duplicates are therefore possible after a rebalance, a crash or a failed commit (the
+// consumers deduplicate ids in Valkey); losses are not: nothing is staged, so nothing is
+// committed, before the handler's nil.
 //
 // Shutdown: when Run's ctx is cancelled, a handler call in progress keeps a live context for
-// up to DrainTimeout, and its batch is committed if it succeeds; a batch still being filled,
-// or whose handler failed, is abandoned uncommitted.
+// up to DrainTimeout, and its batch is staged if it succeeds; Run then commits what is staged
+// and returns. A batch still being filled, or whose handler failed, is abandoned uncommitted.
 type Source struct {
 	cfg   Config
 	log   *slog.Logger
@@ -56,6 +66,13 @@ type Source struct {
 
 	// revoked is set by the rebalance callback (which runs inside Poll, on Run's goroutine).
 	revoked map[int32]bool
+	// staged holds, per partition, the offset after the last stored message not yet committed,
+	// and stagedTweets how many tweets those offsets cover; lastCommit is when Run last
+	// committed (or found nothing to commit). Only Run's goroutine touches them (the rebalance
+	// callback runs inside Poll, on it).
+	staged       map[int32]ck.Offset
+	stagedTweets map[int32]int
+	lastCommit   time.Time
 	// cooperative: the group's rebalance protocol is COOPERATIVE (partition.assignment.strategy
 	// cooperative-sticky), not EAGER; known from the configuration, see onRebalance.
 	cooperative bool
@@ -145,6 +162,7 @@ func (s *Source) Run(ctx context.Context, h broker.Handler) error {
 		}
 		s.subscribed = true
 	}
+	s.lastCommit = time.Now()
 	for ctx.Err() == nil {
 		batch, err := s.readBatch(ctx)
 		if err != nil {
@@ -155,6 +173,7 @@ func (s *Source) Run(ctx context.Context, h broker.Handler) error {
 		}
 		s.handle(ctx, h, batch)
 	}
+	s.commitStaged() // a graceful stop leaves nothing stored uncommitted
 	return nil
 }
 
@@ -173,6 +192,14 @@ func (s *Source) readBatch(ctx context.Context) ([]item, error) {
 			if wait <= 0 {
 				break
 			}
+		}
+		if len(s.staged) > 0 { // also when no more messages come: the last ones get committed
+			due := time.Until(s.lastCommit.Add(s.cfg.CommitInterval))
+			if due <= 0 {
+				s.commitStaged()
+				continue
+			}
+			wait = min(wait, due)
 		}
 		ev := s.c.Poll(timeoutMs(wait))
 		if len(s.revoked) > 0 {
@@ -254,6 +281,7 @@ func (s *Source) onRebalance(c *ck.Consumer, ev ck.Event) error {
 			s.revoked[tp.Partition] = true
 		}
 		s.log.Info("partitions revoked", "partitions", partitionList(e.Partitions), "lost", kind == "lost")
+		s.releaseStaged(e.Partitions, kind == "lost")
 		if s.cooperative {
 			err = c.IncrementalUnassign(e.Partitions)
 		} else {
@@ -274,7 +302,8 @@ func partitionList(tps []ck.TopicPartition) []int32 {
 	return out
 }
 
-// handle calls h until it succeeds (or ctx ends), then commits the batch's next offsets.
+// handle calls h until it succeeds (or ctx ends), then stages the batch's next offsets and
+// commits what is staged when CommitInterval has passed since the last commit.
 func (s *Source) handle(ctx context.Context, h broker.Handler, batch []item) {
 	m.BatchSize.Observe(float64(len(batch)))
 	tweets := make([]tweet.Tweet, 0, len(batch))
@@ -286,37 +315,97 @@ func (s *Source) handle(ctx context.Context, h broker.Handler, batch []item) {
 	if len(tweets) > 0 && !broker.HandleUntilStored(ctx, h, tweets, s.retry(), m, s.log) {
 		return
 	}
-	if err := s.commit(batch); err != nil {
-		m.AckErrors.Inc()
-		s.log.Warn("offset commit failed; the batch will be delivered again", "messages", len(batch), "err", err)
-		return
+	s.stage(batch)
+	if time.Since(s.lastCommit) >= s.cfg.CommitInterval {
+		s.commitStaged()
 	}
-	m.Consumed.Add(float64(len(tweets)))
 }
 
-// commit stores, per partition, the offset after the batch's last message (synchronously).
-func (s *Source) commit(batch []item) error {
-	next := make(map[int32]ck.Offset)
+// stage records, per partition, the offset after the stored batch's last message.
+func (s *Source) stage(batch []item) {
+	if s.staged == nil {
+		s.staged, s.stagedTweets = make(map[int32]ck.Offset), make(map[int32]int)
+	}
 	for _, it := range batch {
-		if o := it.offset + 1; o > next[it.partition] {
-			next[it.partition] = o
+		if o := it.offset + 1; o > s.staged[it.partition] {
+			s.staged[it.partition] = o
+		}
+		if it.ok {
+			s.stagedTweets[it.partition]++
 		}
 	}
-	offsets := make([]ck.TopicPartition, 0, len(next))
-	for p, o := range next {
-		offsets = append(offsets, ck.TopicPartition{Topic: &s.topic, Partition: p, Offset: o})
+}
+
+// commitStaged commits every staged offset (synchronously). A partition whose commit failed
+// stays staged: the next commit tries it again (a higher offset covers the lower one), unless
+// the partition is revoked meanwhile.
+func (s *Source) commitStaged() {
+	s.lastCommit = time.Now()
+	if len(s.staged) == 0 {
+		return
+	}
+	parts := make([]int32, 0, len(s.staged))
+	for p := range s.staged {
+		parts = append(parts, p)
+	}
+	s.commitPartitions(parts, "")
+}
+
+// releaseStaged runs when partitions are revoked: it commits their staged offsets first
+// (unless their assignment was lost, when a commit would fail or land over the new owner's),
+// and forgets them either way.
+func (s *Source) releaseStaged(tps []ck.TopicPartition, lost bool) {
+	var parts []int32
+	for _, tp := range tps {
+		if _, ok := s.staged[tp.Partition]; ok {
+			parts = append(parts, tp.Partition)
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	if !lost {
+		s.commitPartitions(parts, "before revoke")
+	}
+	for _, p := range parts {
+		if n := s.stagedTweets[p]; n > 0 && lost {
+			s.log.Warn("partition lost with stored tweets uncommitted; they will be delivered again", "partition", p, "tweets", n)
+		}
+		delete(s.staged, p)
+		delete(s.stagedTweets, p)
+	}
+}
+
+// commitPartitions commits the staged offsets of parts; those committed are unstaged and their
+// tweets counted as consumed.
+func (s *Source) commitPartitions(parts []int32, when string) {
+	offsets := make([]ck.TopicPartition, 0, len(parts))
+	for _, p := range parts {
+		offsets = append(offsets, ck.TopicPartition{Topic: &s.topic, Partition: p, Offset: s.staged[p]})
 	}
 	res, err := s.c.CommitOffsets(offsets)
+	failed := map[int32]error{}
 	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, tp := range res {
-		if tp.Error != nil {
-			errs = append(errs, fmt.Errorf("partition %d: %w", tp.Partition, tp.Error))
+		for _, p := range parts {
+			failed[p] = err
 		}
 	}
-	return errors.Join(errs...)
+	for _, tp := range res {
+		if tp.Error != nil {
+			failed[tp.Partition] = tp.Error
+		}
+	}
+	for _, p := range parts {
+		if err, ok := failed[p]; ok {
+			m.AckErrors.Inc()
+			s.log.Warn("offset commit failed; the stored tweets will be delivered again if it does not succeed later",
+				"when", when, "partition", p, "tweets", s.stagedTweets[p], "err", err)
+			continue
+		}
+		m.Consumed.Add(float64(s.stagedTweets[p]))
+		delete(s.staged, p)
+		delete(s.stagedTweets, p)
+	}
 }
 
 // decode rebuilds a tweet from a record: identity from the headers (the key as a fallback
@@ -371,7 +460,8 @@ func (s *Source) Close() error {
 	s.closed = true
 	// librdkafka's close (leave the group, revoke, destroy) normally takes well under a second;
 	// bounded anyway, so that a close that never returns cannot keep a stopping consumer alive.
-	// Abandoning it loses nothing: offsets are committed after each stored batch.
+	// Abandoning it loses nothing: Run committed what it had stored when it stopped (a Run
+	// still going is abandoned: its stored tweets are delivered again, and counted once).
 	done := make(chan error, 1)
 	go func() { done <- s.c.Close() }()
 	select {

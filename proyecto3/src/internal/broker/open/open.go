@@ -27,6 +27,7 @@ type Flags struct {
 	Prefetch     int
 	BatchSize    int
 	BatchWait    time.Duration
+	KafkaCommit  time.Duration
 }
 
 // Register adds the flags; consumer adds the ones only a consumer uses.
@@ -41,6 +42,7 @@ func (f *Flags) Register(fs *flag.FlagSet, consumer bool) {
 		fs.IntVar(&f.Prefetch, "prefetch", 500, "RabbitMQ prefetch (unacknowledged deliveries in flight)")
 		fs.IntVar(&f.BatchSize, "batch-size", 200, "most tweets stored in one Valkey call")
 		fs.DurationVar(&f.BatchWait, "batch-wait", 5*time.Millisecond, "how long to wait to fill a batch")
+		fs.DurationVar(&f.KafkaCommit, "kafka-commit-interval", 100*time.Millisecond, "how often the offsets of the stored batches are committed to Kafka")
 	} else {
 		fs.DurationVar(&f.KafkaLinger, "kafka-linger", 5*time.Millisecond, "Kafka producer linger (batching delay)")
 		fs.IntVar(&f.Channels, "rabbitmq-channels", 2, "RabbitMQ publisher channels (confirm mode)")
@@ -50,7 +52,7 @@ func (f *Flags) Register(fs *flag.FlagSet, consumer bool) {
 
 func (f *Flags) kafka() kafka.Config {
 	return kafka.Config{Brokers: f.KafkaBrokers, Topic: f.KafkaTopic, Group: f.KafkaGroup, Linger: f.KafkaLinger,
-		BatchSize: f.BatchSize, BatchWait: f.BatchWait}
+		BatchSize: f.BatchSize, BatchWait: f.BatchWait, CommitInterval: f.KafkaCommit}
 }
 
 func (f *Flags) rabbit() rabbitmq.Config {
