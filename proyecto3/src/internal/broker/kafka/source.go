@@ -348,7 +348,7 @@ func (s *Source) commitStaged() {
 	for p := range s.staged {
 		parts = append(parts, p)
 	}
-	s.commitPartitions(parts, "")
+	s.commitPartitions(parts, "periodic")
 }
 
 // releaseStaged runs when partitions are revoked: it commits their staged offsets first
