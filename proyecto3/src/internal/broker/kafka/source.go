@@ -66,13 +66,11 @@ type Source struct {
 
 	// revoked is set by the rebalance callback (which runs inside Poll, on Run's goroutine).
 	revoked map[int32]bool
-	// staged holds, per partition, the offset after the last stored message not yet committed,
-	// and stagedTweets how many tweets those offsets cover; lastCommit is when Run last
-	// committed (or found nothing to commit). Only Run's goroutine touches them (the rebalance
-	// callback runs inside Poll, on it).
-	staged       map[int32]ck.Offset
-	stagedTweets map[int32]int
-	lastCommit   time.Time
+	// staged holds, per partition, what was stored and not yet committed; lastCommit is when
+	// Run last committed (or found nothing to commit). Only Run's goroutine touches them (the
+	// rebalance callback runs inside Poll, on it).
+	staged     map[int32]stagedOffset
+	lastCommit time.Time
 	// cooperative: the group's rebalance protocol is COOPERATIVE (partition.assignment.strategy
 	// cooperative-sticky), not EAGER; known from the configuration, see onRebalance.
 	cooperative bool
@@ -321,18 +319,25 @@ func (s *Source) handle(ctx context.Context, h broker.Handler, batch []item) {
 	}
 }
 
+// stagedOffset is one partition's stored, uncommitted part: the offset after its last stored
+// message, and how many tweets were stored in it since the partition's last commit.
+type stagedOffset struct {
+	next   ck.Offset
+	tweets int
+}
+
 // stage records, per partition, the offset after the stored batch's last message.
 func (s *Source) stage(batch []item) {
 	if s.staged == nil {
-		s.staged, s.stagedTweets = make(map[int32]ck.Offset), make(map[int32]int)
+		s.staged = make(map[int32]stagedOffset)
 	}
 	for _, it := range batch {
-		if o := it.offset + 1; o > s.staged[it.partition] {
-			s.staged[it.partition] = o
-		}
+		st := s.staged[it.partition]
+		st.next = max(st.next, it.offset+1)
 		if it.ok {
-			s.stagedTweets[it.partition]++
+			st.tweets++
 		}
+		s.staged[it.partition] = st
 	}
 }
 
@@ -368,11 +373,10 @@ func (s *Source) releaseStaged(tps []ck.TopicPartition, lost bool) {
 		s.commitPartitions(parts, "before revoke")
 	}
 	for _, p := range parts {
-		if n := s.stagedTweets[p]; n > 0 && lost {
+		if n := s.staged[p].tweets; n > 0 && lost {
 			s.log.Warn("partition lost with stored tweets uncommitted; they will be delivered again", "partition", p, "tweets", n)
 		}
 		delete(s.staged, p)
-		delete(s.stagedTweets, p)
 	}
 }
 
@@ -381,7 +385,7 @@ func (s *Source) releaseStaged(tps []ck.TopicPartition, lost bool) {
 func (s *Source) commitPartitions(parts []int32, when string) {
 	offsets := make([]ck.TopicPartition, 0, len(parts))
 	for _, p := range parts {
-		offsets = append(offsets, ck.TopicPartition{Topic: &s.topic, Partition: p, Offset: s.staged[p]})
+		offsets = append(offsets, ck.TopicPartition{Topic: &s.topic, Partition: p, Offset: s.staged[p].next})
 	}
 	res, err := s.c.CommitOffsets(offsets)
 	failed := map[int32]error{}
@@ -399,12 +403,11 @@ func (s *Source) commitPartitions(parts []int32, when string) {
 		if err, ok := failed[p]; ok {
 			m.AckErrors.Inc()
 			s.log.Warn("offset commit failed; the stored tweets will be delivered again if it does not succeed later",
-				"when", when, "partition", p, "tweets", s.stagedTweets[p], "err", err)
+				"when", when, "partition", p, "tweets", s.staged[p].tweets, "err", err)
 			continue
 		}
-		m.Consumed.Add(float64(s.stagedTweets[p]))
+		m.Consumed.Add(float64(s.staged[p].tweets))
 		delete(s.staged, p)
-		delete(s.stagedTweets, p)
 	}
 }
 
