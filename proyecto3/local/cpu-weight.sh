@@ -17,6 +17,14 @@
 # blocks at 1000/s, with the same p50. Kafka uses ~8 % of the machine between pauses, so the
 # weight takes little from the others.
 KAFKA_AUTOGROUP_NICE=${KAFKA_AUTOGROUP_NICE--10}
+# RABBITMQ_AUTOGROUP_NICE (-10): RabbitMQ runs on one Erlang scheduler thread, and every publish
+# waits for several turns of it (read, route, append to the quorum queue's log, fsync, confirm);
+# at the default weight that thread waited ~2.3 s for a core per second it ran. With its group at
+# -10, in 16 interleaved rounds of 30 s at 1000/s (2026-11-28 20:00-20:58 UTC): p99 <= 50 ms in
+# 10 of 16 runs against 2 of 16 (median p99 46.0 against 66.8 ms), the gateway's calls to
+# writer-rabbitmq within 50 ms 99.40-99.85 % against 95.89-99.65 %, p50 the same; at 3000/s no
+# difference (docs/benchmarks.md, "RabbitMQ's session group at -10").
+RABBITMQ_AUTOGROUP_NICE=${RABBITMQ_AUTOGROUP_NICE--10}
 # OFFPATH_AUTOGROUP_NICE (19): both consumers and both Valkey servers, which no client waits
 # for: a tweet is accepted once both brokers hold it, and the consumers store it afterwards. At
 # the lowest weight they run on what the acceptance path (load generator, gateway, writers,

@@ -14,8 +14,9 @@
 # emulator flags for RabbitMQ; default "+S 1:1", see below; "" for Erlang's defaults),
 # RABBITMQ_WAL_MAX_BYTES (quorum queues' write-ahead log size, 16000000; see below),
 # VALKEY_AOF_REWRITE_MIN (no AOF rewrite before the file reaches it, 1gb; see below),
-# KAFKA_AUTOGROUP_NICE (Kafka's CPU weight, -10) and OFFPATH_AUTOGROUP_NICE (the Valkey servers',
-# with the consumers', 19; both in local/cpu-weight.sh), TWEETS_STARTED_FILE
+# KAFKA_AUTOGROUP_NICE (Kafka's CPU weight, -10), RABBITMQ_AUTOGROUP_NICE (RabbitMQ's, -10) and
+# OFFPATH_AUTOGROUP_NICE (the Valkey servers', with the consumers', 19; all in
+# local/cpu-weight.sh), TWEETS_STARTED_FILE
 # (start writes there the components it launched), TWEETS_KEEP_ON_FAIL=1 (a failed start leaves
 # what it launched running).
 # After start:  . "${TWEETS_STATE:-/tmp/tweets-local}/env"
@@ -41,7 +42,7 @@ START_TIMEOUT=${TWEETS_START_TIMEOUT:-120}
 # queue, and the saturated CPU). With 1 GiB of young generation a pause comes every one to
 # three minutes (measured 55 s to 3 min; docs/benchmarks.md). Kafka's own guidance is a 6 GiB heap.
 KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:-"-Xms2g -Xmx2g -Xmn1g -XX:+UseG1GC"}
-# The CPU weights of Kafka and of the Valkey servers, and set_cpu_weight.
+# The CPU weights of Kafka, RabbitMQ and the Valkey servers, and set_cpu_weight.
 # shellcheck source=SCRIPTDIR/cpu-weight.sh
 . "$(dirname "$0")/cpu-weight.sh"
 # The services' gRPC ports kept out of the kernel's ephemeral range: reserve_service_ports.
@@ -552,6 +553,7 @@ start_rabbitmq() {
   fi
   pid=$(pid_from "$RMQ_DIR/rabbitmq.pid")
   log "rabbitmq: started (pid $pid, $HOST:$RABBITMQ_PORT, node $RMQ_NODE)"
+  set_cpu_weight rabbitmq "$pid" "$RABBITMQ_AUTOGROUP_NICE"
 
   # the user: created on first start; its password is re-set in case the secret file changed
   local pw users
