@@ -30,8 +30,9 @@
 # skips it). Results also go to $OUT (default /tmp/tweets-bench) as JSON and text, one set of
 # files per run (<n>-<rate>).
 # The summary ends with the acceptance targets of issue 2 checked against the runs: p99 <= 50 ms
-# at 1000/s, 3000/s sustained for 60 s, nothing lost or counted twice, drained within 2 s, every
-# Go service under 100 MiB RSS.
+# at 1000/s, 3000/s sustained for 60 s (with, for each such run, the CPU the machine spent per
+# accepted tweet and the rate its cores fit at that cost), nothing lost or counted twice,
+# drained within 2 s, every Go service under 100 MiB RSS.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -165,10 +166,13 @@ for spec in $RATES; do
   echo "$drain"
   mem=$(rss)
   echo "peak RSS: $mem"
-  python3 - "$OUT/load-$run.json" "$rate" "$secs" "$lg" "$drain" "$mem" "$runs" "$OUT/vm-windows-$run.csv" >>"$summary" <<'PY'
+  python3 - "$OUT/load-$run.json" "$rate" "$secs" "$lg" "$drain" "$mem" "$runs" "$OUT/vm-windows-$run.csv" \
+    "$OUT/cpu-$run.txt" >>"$summary" <<'PY'
 import json, os, re, sys
 s = json.load(open(sys.argv[1]))
 vm_windows = sum(1 for _ in open(sys.argv[8])) - 1 if os.path.exists(sys.argv[8]) else None
+# the machine's busy cores while the load ran (bench/cpu-wait.py's first line)
+busy = re.search(r"([\d.]+) of (\d+) cores busy", open(sys.argv[9]).read()) if os.path.exists(sys.argv[9]) else None
 rate, secs, drain, mem = int(sys.argv[2]), int(sys.argv[3]), sys.argv[5], sys.argv[6]
 print(f"rate {rate}/s x {secs}s: {s['requests']} sent, {s['accepted']} accepted, status {s['status']}, "
       f"achieved {s['achieved_rate']:.0f}/s, p50 {s['p50_ms']:.1f} ms p90 {s['p90_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms "
@@ -182,6 +186,8 @@ with open(sys.argv[7], "a") as f:
         "drained_s": float(drained.group(1)) if drained else None, "p99_ms": s["p99_ms"],
         "rss_mib": {k: float(v) for k, v in re.findall(r"(\S+)=([\d.]+)MiB", mem)},
         "vm_slow_windows": vm_windows,
+        "cores_busy": float(busy.group(1)) if busy else None, "cores": int(busy.group(2)) if busy else None,
+        "accepted_per_s": s["accepted"] / s["send_seconds"] if s["send_seconds"] else None,
     }) + "\n")
 PY
   python3 "$HERE/gateway-latency.py" "$OUT/gateway-metrics-before-$run.txt" "$OUT/gateway-metrics-after-$run.txt" | tee -a "$summary"
@@ -215,6 +221,13 @@ for r in (r for r in runs if r["rate"] >= 3000 and r["seconds"] >= 60):
         why += f", {r['refused']} refused with 503 (the gateway's in-flight bound, or a broker)"
     print(f"  {r['rate']}/s sustained for {r['seconds']} s: {verdict(r['accepted'] >= target)} "
           f"({r['accepted']} of {target} accepted{why})")
+    if r.get("cores_busy") and r.get("accepted_per_s"):
+        # What the machine spent per tweet while this run lasted (the consumers, at the lowest
+        # CPU weight, may finish their share after it), and what its cores fit at that cost.
+        us = r["cores_busy"] / r["accepted_per_s"] * 1e6
+        print(f"    the machine: {r['cores_busy']:.2f} of {r['cores']} cores busy for {r['accepted_per_s']:.0f} "
+              f"accepted tweets/s, {us:.0f} µs of CPU per tweet; at that cost its {r['cores']} cores fit "
+              f"~{r['cores'] / us * 1e6:.0f}/s, the rate needs at most {r['cores'] / r['rate'] * 1e6:.0f} µs")
 whole = [r for r in runs if r["stored"] == r["accepted"]]
 print(f"  nothing lost, nothing counted twice (Valkey holds exactly the accepted tweets): "
       f"{verdict(len(whole) == len(runs))} in {len(whole)} of {len(runs)} runs")
