@@ -371,3 +371,26 @@ func TestWriterRestartIsWaitedFor(t *testing.T) {
 		t.Fatalf("restarted writer holds %d tweets, want 2", n)
 	}
 }
+
+// TestAcceptedBodyIsWhatJSONWouldWrite holds writeAccepted to the bytes encoding/json writes for
+// the same Accepted value, and isJSON to mime's reading of a Content-Type.
+func TestAcceptedBodyIsWhatJSONWouldWrite(t *testing.T) {
+	id := tweet.NewID()
+	rec := httptest.NewRecorder()
+	writeAccepted(rec, id)
+	var want strings.Builder
+	if err := json.NewEncoder(&want).Encode(Accepted{Status: "accepted", ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusAccepted || rec.Body.String() != want.String() || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %q (%s), want 202 %q (application/json)", rec.Code, rec.Body, rec.Header().Get("Content-Type"), want.String())
+	}
+	for ct, want := range map[string]bool{
+		"application/json": true, "application/json; charset=utf-8": true, "Application/JSON": true,
+		"": false, "text/plain": false, "application/jsonx": false, "application/json;;": false,
+	} {
+		if got := isJSON(ct); got != want {
+			t.Errorf("isJSON(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

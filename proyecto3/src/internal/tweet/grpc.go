@@ -14,9 +14,8 @@ import (
 // x-received-at-ms metadata. When mint is true, missing identity is created here (an entry
 // point); otherwise it is required (a writer). Errors are InvalidArgument naming the field.
 func FromIncoming(ctx context.Context, req *pb.WeatherTweetRequest, mint bool) (Tweet, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	first := func(k string) string {
-		if v := md.Get(k); len(v) > 0 {
+	first := func(k string) string { // reads the one key, without copying all the metadata
+		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
 			return v[0]
 		}
 		return ""

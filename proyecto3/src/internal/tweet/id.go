@@ -10,13 +10,34 @@ import (
 // NewID returns a new tweet id (UUIDv7: time-ordered, unique without coordination).
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// ValidateID accepts only a canonical UUID, so ids used as Valkey keys are bounded and clean.
+// ValidateID accepts only a canonical UUID (36 characters, lower-case hex in groups of 8, 4, 4, 4
+// and 12 joined by dashes), so ids used as Valkey keys are bounded and clean. Every stage checks
+// every tweet's id, so it reads the bytes instead of parsing and formatting a uuid.UUID.
 func ValidateID(id string) *FieldError {
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
+	if !isCanonicalUUID(id) {
 		return fieldErr("id", "must be a canonical lower-case UUID")
 	}
 	return nil
+}
+
+func isCanonicalUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // NowMs is the received-at clock: Unix time in milliseconds.

@@ -118,3 +118,76 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseJSONCommon checks parseCommon against the general parser: whatever the fast path
+// accepts, the general one accepts with the same tweet.
+func FuzzParseJSONCommon(f *testing.F) {
+	for _, s := range []string{
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny"}`,
+		` {"weather" : "foggy", "humidity":0,"temperature":-50,"municipality":"chinautla"}` + "\n",
+		`{"municipality":"mixco","temperature":-0,"humidity":100,"weather":"rainy"}`,
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","weather":"rainy"}`,
+		`{"municipality":"mixco","temperature":025,"humidity":60,"weather":"sunny"}`,
+		`{"municipality":"mixco","temperature":25e0,"humidity":60,"weather":"sunny"}`,
+		`{"municip\u0061lity":"mixco","temperature":25,"humidity":60,"weather":"sunny"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseCommon(b)
+		if !ok {
+			return
+		}
+		slow, err := parseGeneral(b)
+		if err != nil {
+			t.Fatalf("%q: fast path accepted %+v, general parser refused: %v", b, fast, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: fast path %+v, general parser %+v", b, fast, slow)
+		}
+	})
+}
+
+// TestParseCommonTakesTheUsualBody makes sure the fast path is the one a client's body takes
+// (every body the load generators send has this shape), and not a body it must leave alone.
+func TestParseCommonTakesTheUsualBody(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny"}`:              true,
+		`{"municipality": "amatitlan", "temperature": -7, "humidity": 100, "weather": "foggy"}`:  true,
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","extra":1}`:    false,
+		`{"municipality":"mixco","temperature":25,"humidity":60}`:                                false,
+		`{"municipality":"mixco","temperature":61,"humidity":60,"weather":"sunny"}`:              false,
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny"} x`:            false,
+		`{"municipality":"mixco","temperature":25,"humidity":60,"weather":"sunny","humidity":1}`: false,
+		`{"municipality":"mi\u0078co","temperature":25,"humidity":60,"weather":"sunny"}`:         false,
+		`{"municipality":"mixco","temperature":2.5,"humidity":60,"weather":"sunny"}`:             false,
+	} {
+		if _, ok := parseCommon([]byte(body)); ok != want {
+			t.Errorf("%s: fast path took it: %v, want %v", body, ok, want)
+		}
+	}
+}
+
+// BenchmarkParseJSON is the validation of one usual REST body. Reproduce:
+//
+//	cd proyecto3/src && go test ./internal/tweet -run '^$' -bench ParseJSON -benchmem
+func BenchmarkParseJSON(b *testing.B) {
+	body := []byte(`{"municipality":"guatemala","temperature":23,"humidity":61,"weather":"cloudy"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseJSONGeneral is the same body through the general parser (any other shape).
+func BenchmarkParseJSONGeneral(b *testing.B) {
+	body := []byte(`{"municipality":"guatemala","temperature":23,"humidity":61,"weather":"cloudy"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseGeneral(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -60,24 +60,33 @@ func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// Names of the accepted values, as in the proto (lower case).
+var (
+	municipalityByName = byName(Municipalities)
+	weatherByName      = byName(Weathers)
+)
+
+func byName[E interface {
+	comparable
+	String() string
+}](values []E) map[string]E {
+	m := make(map[string]E, len(values))
+	for _, v := range values {
+		m[v.String()] = v
+	}
+	return m
+}
+
 // ParseMunicipality maps a lower-case name (as in the proto) to its enum value.
 func ParseMunicipality(name string) (pb.Municipalities, bool) {
-	for _, m := range Municipalities {
-		if m.String() == name {
-			return m, true
-		}
-	}
-	return 0, false
+	m, ok := municipalityByName[name]
+	return m, ok
 }
 
 // ParseWeather maps a lower-case name (as in the proto) to its enum value.
 func ParseWeather(name string) (pb.Weathers, bool) {
-	for _, w := range Weathers {
-		if w.String() == name {
-			return w, true
-		}
-	}
-	return 0, false
+	w, ok := weatherByName[name]
+	return w, ok
 }
 
 // Validate checks the fields of a tweet against the contract (not its identity).
