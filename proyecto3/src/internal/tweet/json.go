@@ -128,20 +128,12 @@ func parseCommon(b []byte) (t Tweet, ok bool) {
 		var bit int
 		switch string(key) { // no allocation: the compiler compares in place
 		case "municipality":
-			var v []byte
-			if v, i, ok = plainString(b, i); !ok {
-				return Tweet{}, false
-			}
-			if t.Municipality, ok = ParseMunicipality(string(v)); !ok {
+			if t.Municipality, i, ok = enumAt(b, i, municipalityByName); !ok {
 				return Tweet{}, false
 			}
 			bit = seenMunicipality
 		case "weather":
-			var v []byte
-			if v, i, ok = plainString(b, i); !ok {
-				return Tweet{}, false
-			}
-			if t.Weather, ok = ParseWeather(string(v)); !ok {
+			if t.Weather, i, ok = enumAt(b, i, weatherByName); !ok {
 				return Tweet{}, false
 			}
 			bit = seenWeather
@@ -173,6 +165,16 @@ func parseCommon(b []byte) (t Tweet, ok bool) {
 		}
 	}
 	return t, seen == seenAll && skipSpace(b, i+1) == len(b)
+}
+
+// enumAt reads a plain string at b[i] that names one of values.
+func enumAt[E any](b []byte, i int, values map[string]E) (v E, next int, ok bool) {
+	name, next, ok := plainString(b, i)
+	if !ok {
+		return v, next, false
+	}
+	v, ok = values[string(name)] // no allocation: the map is indexed by the bytes
+	return v, next, ok
 }
 
 // skipSpace returns the index of the first byte at or after i that is not JSON whitespace.

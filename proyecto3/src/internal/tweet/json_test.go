@@ -168,11 +168,13 @@ func TestParseCommonTakesTheUsualBody(t *testing.T) {
 	}
 }
 
+const usualBody = `{"municipality":"guatemala","temperature":23,"humidity":61,"weather":"cloudy"}`
+
 // BenchmarkParseJSON is the validation of one usual REST body. Reproduce:
 //
 //	cd proyecto3/src && go test ./internal/tweet -run '^$' -bench ParseJSON -benchmem
 func BenchmarkParseJSON(b *testing.B) {
-	body := []byte(`{"municipality":"guatemala","temperature":23,"humidity":61,"weather":"cloudy"}`)
+	body := []byte(usualBody)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseJSON(body); err != nil {
@@ -183,7 +185,7 @@ func BenchmarkParseJSON(b *testing.B) {
 
 // BenchmarkParseJSONGeneral is the same body through the general parser (any other shape).
 func BenchmarkParseJSONGeneral(b *testing.B) {
-	body := []byte(`{"municipality":"guatemala","temperature":23,"humidity":61,"weather":"cloudy"}`)
+	body := []byte(usualBody)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := parseGeneral(body); err != nil {
