@@ -218,6 +218,48 @@ func TestBadRequestsAreRejectedAndNotForwarded(t *testing.T) {
 	}
 }
 
+// TestBodyOfEveryLength covers both ways readBody reads: a declared length (sized buffer) and
+// a chunked body (no length: bounded io.ReadAll), at and past tweet.MaxBodyBytes, and a body
+// shorter than it declares.
+func TestBodyOfEveryLength(t *testing.T) {
+	r := newRig(t, time.Second)
+	h := r.srv.Config.Handler
+	atLimit := good + strings.Repeat(" ", tweet.MaxBodyBytes-len(good))
+	for _, tc := range []struct {
+		name, body string
+		length     int64 // the declared Content-Length; -1: none (chunked)
+		code       int
+		field      string
+	}{
+		{"declared", good, int64(len(good)), 202, ""},
+		{"declared, at the limit", atLimit, tweet.MaxBodyBytes, 202, ""},
+		{"declared, past the limit", atLimit + " ", tweet.MaxBodyBytes + 1, 413, "body"},
+		{"declared, body shorter", good, int64(len(good)) + 10, 400, "body"},
+		{"chunked", good, -1, 202, ""},
+		{"chunked, at the limit", atLimit, -1, 202, ""},
+		{"chunked, past the limit", atLimit + " ", -1, 413, "body"},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/tweets", strings.NewReader(tc.body))
+		req.ContentLength = tc.length
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %d with a body that is not JSON: %q", tc.name, rec.Code, rec.Body)
+		}
+		if rec.Code != tc.code || (tc.field != "" && body["field"] != tc.field) {
+			t.Errorf("%s: got %d %v, want %d naming %q", tc.name, rec.Code, body, tc.code, tc.field)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s: Content-Type %q", tc.name, ct)
+		}
+	}
+	if got, want := r.kafka.count()+r.kafka2.count(), 4; got != want {
+		t.Fatalf("writer-kafka got %d tweets, want %d (the accepted ones only)", got, want)
+	}
+}
+
 // grpcEntry serves the gateway's gRPC entry point for fan and returns a client of it.
 func grpcEntry(t *testing.T, fan *Fanout) pb.WeatherTweetServiceClient {
 	t.Helper()
