@@ -92,6 +92,31 @@ func (r *Recorder) Handle(_ context.Context, batch []tweet.Tweet) error {
 	return nil
 }
 
+// HoldFirstBatch is the shutdown-while-storing scenario. handle stores into r, but holds its
+// first batch until stopDuring lets it go; stopDuring waits until that batch is held, calls
+// stop (the source's shutdown) on another goroutine, lets the batch go 200 ms into the
+// shutdown, and returns when stop has. A handle whose context is done by then fails the batch.
+func (r *Recorder) HoldFirstBatch() (handle func(ctx context.Context, batch []tweet.Tweet) error, stopDuring func(stop func())) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	handle = func(ctx context.Context, batch []tweet.Tweet) error {
+		once.Do(func() { close(held); <-release })
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return r.Handle(ctx, batch)
+	}
+	stopDuring = func(stop func()) {
+		<-held
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }() // cancels the source's Run while the batch is held
+		time.Sleep(200 * time.Millisecond)
+		close(release)
+		<-stopped
+	}
+	return handle, stopDuring
+}
+
 func (r *Recorder) notify() {
 	select {
 	case r.changed <- struct{}{}:

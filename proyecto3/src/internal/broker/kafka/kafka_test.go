@@ -475,24 +475,9 @@ func TestShutdownDrainsBatchInProgress(t *testing.T) {
 	want := brokertest.Tweets(n)
 	publishAll(t, newPublisher(t, cfg), want)
 
-	inHandler := make(chan struct{})
-	release := make(chan struct{})
 	rec := brokertest.NewRecorder()
-	var once sync.Once
-	stop := runSource(t, cfg, func(ctx context.Context, b []tweet.Tweet) error {
-		once.Do(func() { close(inHandler) })
-		<-release
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return rec.Handle(ctx, b)
-	})
-	<-inHandler
-	stopped := make(chan struct{})
-	go func() { stop(); close(stopped) }() // cancels Run's ctx while the handler works
-	time.Sleep(200 * time.Millisecond)
-	close(release)
-	<-stopped
+	handle, stopDuring := rec.HoldFirstBatch()
+	stopDuring(runSource(t, cfg, handle))
 	if got := sum(committed(t, brokers, group, topic, 1)); got != int64(rec.Delivered()) || got == 0 {
 		t.Errorf("committed %d, stored %d: the batch in progress should be stored and committed", got, rec.Delivered())
 	}

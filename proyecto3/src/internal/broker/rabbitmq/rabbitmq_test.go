@@ -459,24 +459,9 @@ func TestIntegrationShutdownDrainsBatchInProgress(t *testing.T) {
 	want := brokertest.Tweets(10)
 	publishAll(t, newPublisher(t, cfg), want, 10*time.Second)
 
-	inHandler := make(chan struct{})
-	release := make(chan struct{})
 	rec := brokertest.NewRecorder()
-	var once sync.Once
-	r := runSource(t, cfg, func(ctx context.Context, b []tweet.Tweet) error {
-		once.Do(func() { close(inHandler) })
-		<-release
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return rec.Handle(ctx, b)
-	})
-	<-inHandler
-	stopped := make(chan struct{})
-	go func() { r.stop(); close(stopped) }()
-	time.Sleep(200 * time.Millisecond)
-	close(release)
-	<-stopped
+	handle, stopDuring := rec.HoldFirstBatch()
+	stopDuring(runSource(t, cfg, handle).stop)
 	if rec.Delivered() == 0 {
 		t.Fatal("the batch in progress was not stored")
 	}
