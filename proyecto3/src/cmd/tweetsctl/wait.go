@@ -55,7 +55,7 @@ func wait(ctx context.Context, args []string) error {
 			return err
 		}
 		if stored > *want {
-			return fmt.Errorf("Valkey holds %d tweets but only %d were accepted: something was counted twice", stored, *want)
+			return fmt.Errorf("%d tweets stored in Valkey but only %d were accepted: something was counted twice", stored, *want)
 		}
 		if stored == *want && kafka >= *want && rabbit >= *want {
 			fmt.Printf("wait: %d tweets stored, both consumers drained (kafka %d, rabbitmq %d deliveries) after %.2fs\n",

@@ -277,6 +277,7 @@ func (s *Source) Close() error {
 		_ = d.conn.Close() // unblocks a Run waiting on the broker
 	}
 	s.runMu.Lock() // wait for Run to return
+	//lint:ignore SA2001 the lock is taken only to wait for a Run in progress
 	s.runMu.Unlock()
 	return nil
 }
