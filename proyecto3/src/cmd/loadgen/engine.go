@@ -21,7 +21,7 @@ import (
 // (net/http, fasthttp) costs a goroutine, a timer, a failed read (EAGAIN) and a wake-up through
 // the runtime's poller per request; here a request is one write and, usually, one read, with
 // the readiness of all connections collected by one epoll_pwait2, which also keeps the rate's
-// clock (docs/benchmarks.md, "A load generator on one thread").
+// clock (docs/benchmarks.md, "Afternoon of 2026-11-29: a load generator on one thread").
 //
 // Keep-alive connections, one request at a time on each (no pipelining), as many as there are
 // requests in flight, up to maxConns.
