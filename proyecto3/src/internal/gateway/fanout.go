@@ -203,7 +203,6 @@ func (f *Fanout) Send(ctx context.Context, t tweet.Tweet) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = growStack()
 			errs[i] = w.send(ctx, req)
 		}()
 	}
@@ -228,21 +227,3 @@ func IsBrokerError(err error) bool {
 	var be *BrokerError
 	return errors.As(err, &be)
 }
-
-// growStack grows the calling goroutine's stack from the 8 KiB a new goroutine gets to the
-// 16 KiB a gRPC call needs, while the goroutine is still shallow. Go grows a stack by copying it
-// and fixing up every frame on it: met inside grpc-go (in createHeaderFields, ~20 frames deep),
-// that was 3.8 % of the gateway's CPU at 2,300 tweets/s; grown here, with two frames to fix,
-// 2.2 %, most of it allocating the new stack (docs/benchmarks.md, "A new goroutine's stack,
-// grown early"). The 10 KiB frame is what asks for it: with the little already in use and the
-// runtime's guard it fits 16 KiB, not 8.
-//
-//go:noinline
-func growStack() byte {
-	var frame [10 << 10]byte
-	frame[stackIndex%len(frame)] = 1
-	return frame[(stackIndex+1)%len(frame)] // a use of the frame that the compiler cannot drop
-}
-
-// stackIndex is read by growStack: a variable, so that its frame cannot be optimized away.
-var stackIndex = 1
