@@ -82,3 +82,36 @@ func TestParseResponseEveryPrefixIsIncomplete(t *testing.T) {
 		}
 	}
 }
+
+// Whatever a server sends, parseResponse does not panic, a complete response lies within the
+// bytes given, and a response found complete in a prefix is found the same in the whole.
+func FuzzParseResponse(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x\r\n{}\r\n0\r\nT: v\r\n\r\n",
+		"HTTP/1.0 503 Busy\r\nConnection: close\r\n\r\nbody",
+		"HTTP/1.1 204 No Content\r\n\r\n",
+	} {
+		f.Add([]byte(seed), uint16(7))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
+		r, err := parseResponse(b)
+		if err != nil {
+			return
+		}
+		if r.complete && (r.length > len(b) || r.length <= 0) {
+			t.Fatalf("complete with length %d of %d bytes", r.length, len(b))
+		}
+		if r.status == 0 && !r.complete && !r.untilEOF {
+			return // the head is not all there yet
+		}
+		if r.status < 200 || r.status > 999 {
+			t.Fatalf("status %d accepted: %+v", r.status, r)
+		}
+		p := int(cut) % (len(b) + 1)
+		pr, perr := parseResponse(b[:p])
+		if perr == nil && pr.complete && (pr.length != r.length || pr.status != r.status || !r.complete) {
+			t.Fatalf("prefix of %d bytes: %+v; whole: %+v", p, pr, r)
+		}
+	})
+}
