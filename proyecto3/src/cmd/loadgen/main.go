@@ -60,17 +60,22 @@ func main() {
 	if n <= 0 {
 		n = int(*rate * duration.Seconds())
 	}
-	target, err := url.Parse(*urlFlag)
-	if err == nil && *maxInFlight < 1 {
-		err = fmt.Errorf("--max-in-flight must be at least 1")
-	}
 	var eng *engine
 	var host string
-	if err == nil {
-		eng, host, err = newEngine(target, *timeout, *maxInFlight)
+	target, err := url.Parse(*urlFlag)
+	switch {
+	case err != nil:
+	case *maxInFlight < 1:
+		err = fmt.Errorf("--max-in-flight must be at least 1, not %d", *maxInFlight)
+	case !(*rate > 0):
+		err = fmt.Errorf("--rate must be more than 0, not %v", *rate)
+	default:
+		if eng, host, err = newEngine(target, *timeout, *maxInFlight); err != nil {
+			err = fmt.Errorf("--url %q: %w", *urlFlag, err)
+		}
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "loadgen: --url %q: %v\n", *urlFlag, err)
+		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		os.Exit(2)
 	}
 	defer eng.closeAll()
