@@ -28,9 +28,9 @@ import (
 //	. /tmp/tweets-local/env
 //	go test ./internal/broker/brokertest -run '^$' -bench Publish -benchtime 10s [-v]
 //
-// BENCH_KAFKA_LINGERS (5ms) is a comma-separated list of producer linger values to compare.
+// BENCH_KAFKA_LINGERS (10ms, the writers' default) is a comma-separated list of producer linger values to compare.
 // BENCH_RABBITMQ_CHANNELS (2, the writers' default) is a comma-separated list of publisher
-// channel counts to compare, BENCH_RABBITMQ_LINGERS (5ms, the writers' default) one of publisher
+// channel counts to compare, BENCH_RABBITMQ_LINGERS (10ms, the writers' default) one of publisher
 // lingers ("none": every message written at once, as before the linger existed).
 // BENCH_CONCURRENCY (64) concurrent publishers call Publish in a closed loop; each
 // sub-benchmark reports msgs/s and the p50/p99/max Publish latency (until the broker's
@@ -45,7 +45,7 @@ func BenchmarkPublish(b *testing.B) {
 		}
 		conc = n
 	}
-	lingers := []time.Duration{5 * time.Millisecond}
+	lingers := []time.Duration{10 * time.Millisecond}
 	if v := os.Getenv("BENCH_KAFKA_LINGERS"); v != "" {
 		lingers = nil
 		for _, f := range strings.Split(v, ",") {

@@ -48,7 +48,7 @@ type Config struct {
 	// noise; docs/benchmarks.md).
 	Channels int
 	// Linger is how long the publisher holds what it writes so that the messages of that
-	// time reach the broker in one TCP write (default 5ms, as the Kafka producer's linger:
+	// time reach the broker in one TCP write (default 10ms, as the Kafka producer's linger:
 	// the gateway waits for both brokers; negative: every message is written at once).
 	// At 1000 tweets/s it halves RabbitMQ's CPU (docs/benchmarks.md).
 	Linger time.Duration
@@ -80,7 +80,7 @@ type Config struct {
 }
 
 // DefaultLinger is the publisher's Linger when none is set.
-const DefaultLinger = 5 * time.Millisecond
+const DefaultLinger = 10 * time.Millisecond
 
 func (c Config) withDefaults() Config {
 	if c.ConnectionName == "" {
