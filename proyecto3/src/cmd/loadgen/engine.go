@@ -83,6 +83,9 @@ type expiring struct {
 	deadline time.Time
 }
 
+// pending reports whether the entry's request is still in progress on its connection.
+func (x expiring) pending() bool { return x.c != nil && x.c.req == x.req && x.c.state != 0 }
+
 // newEngine resolves target (an http:// URL) once and prepares the epoll instance.
 func newEngine(target *url.URL, timeout time.Duration, maxConns int) (*engine, string, error) {
 	if target.Scheme != "http" {
@@ -370,8 +373,7 @@ func (e *engine) close(c *conn) {
 func (e *engine) expire(now time.Time) {
 	k := 0
 	for ; k < len(e.expiry) && !e.expiry[k].deadline.After(now); k++ {
-		x := e.expiry[k]
-		if x.c != nil && x.c.req == x.req && x.c.state != 0 {
+		if x := e.expiry[k]; x.pending() {
 			e.fail(x.c)
 		}
 	}
@@ -383,7 +385,7 @@ func (e *engine) expire(now time.Time) {
 	if len(e.expiry) > 4*e.maxConns+1024 {
 		live := e.expiry[:0]
 		for _, x := range e.expiry {
-			if x.c != nil && x.c.req == x.req && x.c.state != 0 {
+			if x.pending() {
 				live = append(live, x)
 			}
 		}

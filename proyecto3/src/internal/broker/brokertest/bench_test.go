@@ -45,7 +45,7 @@ func BenchmarkPublish(b *testing.B) {
 		}
 		conc = n
 	}
-	lingers := []time.Duration{10 * time.Millisecond}
+	lingers := []time.Duration{kafka.DefaultLinger}
 	if v := os.Getenv("BENCH_KAFKA_LINGERS"); v != "" {
 		lingers = nil
 		for _, f := range strings.Split(v, ",") {
