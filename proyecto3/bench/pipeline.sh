@@ -111,11 +111,11 @@ runs=$OUT/runs.jsonl # one JSON record per measured run, read by the targets che
 : >"$summary"
 : >"$runs"
 if [[ ${RAW_BROKERS:-1} == 1 ]]; then
-  # RabbitMQ with the writer's linger (10ms) and without: 64 publishers that each wait out a
+  # Each broker with the writer's linger (10ms) and without: 64 publishers that each wait out a
   # 10 ms linger cannot send more than ~64 / 12.5 ms, so the first is bounded by the callers and
-  # the second is the broker's rate as in the runs before the linger (docs/benchmarks.md).
+  # the second is the broker's own rate (docs/benchmarks.md).
   log "raw broker publish rates (64 concurrent publishers, 10 s each), same machine, same run"
-  (cd "$ROOT/src" && BENCH_RABBITMQ_LINGERS=10ms,none go test -count=1 ./internal/broker/brokertest -run '^$' -bench 'Publish' -benchtime 10s) |
+  (cd "$ROOT/src" && BENCH_KAFKA_LINGERS=10ms,none BENCH_RABBITMQ_LINGERS=10ms,none go test -count=1 ./internal/broker/brokertest -run '^$' -bench 'Publish' -benchtime 10s) |
     tee "$OUT/raw-brokers.txt" | grep -E '^Benchmark' | tee -a "$summary"
 fi
 kafka_age=$(ps -o etimes= -p "$(cat "$STATE/kafka/kafka.pid")" 2>/dev/null | tr -d ' ' || true)

@@ -28,7 +28,8 @@ import (
 //	. /tmp/tweets-local/env
 //	go test ./internal/broker/brokertest -run '^$' -bench Publish -benchtime 10s [-v]
 //
-// BENCH_KAFKA_LINGERS (10ms, the writers' default) is a comma-separated list of producer linger values to compare.
+// BENCH_KAFKA_LINGERS (10ms, the writers' default) is a comma-separated list of producer
+// lingers to compare ("none": linger.ms=0, every record sent as soon as possible).
 // BENCH_RABBITMQ_CHANNELS (2, the writers' default) is a comma-separated list of publisher
 // channel counts to compare, BENCH_RABBITMQ_LINGERS (10ms, the writers' default) one of publisher
 // lingers ("none": every message written at once, as before the linger existed).
@@ -49,7 +50,7 @@ func BenchmarkPublish(b *testing.B) {
 	if v := os.Getenv("BENCH_KAFKA_LINGERS"); v != "" {
 		lingers = nil
 		for _, f := range strings.Split(v, ",") {
-			d, err := time.ParseDuration(f)
+			d, err := parseLinger(f)
 			if err != nil {
 				b.Fatalf("BENCH_KAFKA_LINGERS: %v", err)
 			}
@@ -71,13 +72,9 @@ func BenchmarkPublish(b *testing.B) {
 	if v := os.Getenv("BENCH_RABBITMQ_LINGERS"); v != "" {
 		rabbitLingers = nil
 		for _, f := range strings.Split(v, ",") {
-			if f == "none" {
-				rabbitLingers = append(rabbitLingers, -1)
-				continue
-			}
-			d, err := time.ParseDuration(f)
-			if err != nil || d <= 0 {
-				b.Fatalf("BENCH_RABBITMQ_LINGERS: %q (a positive duration or none)", f)
+			d, err := parseLinger(f)
+			if err != nil {
+				b.Fatalf("BENCH_RABBITMQ_LINGERS: %v", err)
 			}
 			rabbitLingers = append(rabbitLingers, d)
 		}
@@ -94,7 +91,7 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	for _, kc := range kcases {
 		comp := kc.comp
-		b.Run(fmt.Sprintf("kafka/compression=%s/linger=%s/c=%d", comp, kc.linger, conc), func(b *testing.B) {
+		b.Run(fmt.Sprintf("kafka/compression=%s/linger=%s/c=%d", comp, lingerName(kc.linger), conc), func(b *testing.B) {
 			sfx := brokertest.Suffix()
 			cfg := kafka.Config{Brokers: env.KafkaBrokers, Topic: "tweets-bench-" + sfx, Compression: comp, Linger: kc.linger}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -117,11 +114,7 @@ func BenchmarkPublish(b *testing.B) {
 				URL: env.RabbitURL, Username: env.RabbitUser, Password: env.RabbitPassword,
 				Queue: "tweets-bench-" + brokertest.Suffix(), Channels: channels, Linger: linger,
 			}
-			name := linger.String()
-			if linger < 0 {
-				name = "none"
-			}
-			b.Run(fmt.Sprintf("rabbitmq/channels=%d/linger=%s/c=%d", channels, name, conc), func(b *testing.B) {
+			b.Run(fmt.Sprintf("rabbitmq/channels=%d/linger=%s/c=%d", channels, lingerName(linger), conc), func(b *testing.B) {
 				p, err := rabbitmq.NewPublisher(cfg, quiet())
 				if err != nil {
 					b.Fatal(err)
@@ -132,6 +125,26 @@ func BenchmarkPublish(b *testing.B) {
 			})
 		}
 	}
+}
+
+// parseLinger reads one entry of BENCH_*_LINGERS: a positive duration, or "none" (-1, which
+// both publishers' Configs read as no linger).
+func parseLinger(f string) (time.Duration, error) {
+	if f == "none" {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(f)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q (a positive duration or none)", f)
+	}
+	return d, nil
+}
+
+func lingerName(d time.Duration) string {
+	if d < 0 {
+		return "none"
+	}
+	return d.String()
 }
 
 func quiet() *slog.Logger {

@@ -43,7 +43,8 @@ type Config struct {
 	// ClientID identifies this client in broker logs (default "tweetsdelclima").
 	ClientID string
 
-	// Linger is the producer's batching delay, linger.ms (default DefaultLinger).
+	// Linger is the producer's batching delay, linger.ms (default DefaultLinger; negative:
+	// none, every record sent as soon as the producer's thread gets to it).
 	Linger time.Duration
 	// Compression is the producer's compression.type: "none" (default, see the benchmark
 	// in the package tests: records of ~20 bytes gain nothing), "lz4", "zstd", "snappy", "gzip".
@@ -81,7 +82,7 @@ func (c Config) withDefaults() Config {
 	if c.ClientID == "" {
 		c.ClientID = "tweetsdelclima"
 	}
-	if c.Linger <= 0 {
+	if c.Linger == 0 {
 		c.Linger = DefaultLinger
 	}
 	if c.Compression == "" {

@@ -566,3 +566,19 @@ func TestNegativeCommitIntervalIsRefused(t *testing.T) {
 		t.Fatalf("NewSource with a negative CommitInterval: %v, want an error naming it", err)
 	}
 }
+
+func TestLingerDefaultsAndNone(t *testing.T) {
+	for _, c := range []struct {
+		set  time.Duration
+		want string
+	}{
+		{0, "10"}, // unset: DefaultLinger
+		{-1, "0"}, // negative: none
+		{5 * time.Millisecond, "5"},
+		{2500 * time.Microsecond, "2.5"},
+	} {
+		if got := lingerMs(Config{Linger: c.set}.withDefaults().Linger); got != c.want {
+			t.Errorf("Linger %v: linger.ms %q, want %q", c.set, got, c.want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func NewPublisher(cfg Config, log *slog.Logger) (*Publisher, error) {
 	for k, v := range map[string]any{
 		"enable.idempotence": true,
 		"acks":               "all",
-		"linger.ms":          strconv.FormatFloat(float64(cfg.Linger.Microseconds())/1000, 'f', -1, 64),
+		"linger.ms":          lingerMs(cfg.Linger),
 		"compression.type":   cfg.Compression,
 		"message.timeout.ms": int(cfg.MessageTimeout.Milliseconds()),
 		// Delivery reports go to each record's own channel; they need no copy of the record.
@@ -75,6 +75,12 @@ func NewPublisher(cfg Config, log *slog.Logger) (*Publisher, error) {
 	log.Info("kafka producer created", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"linger", cfg.Linger, "compression", cfg.Compression)
 	return pub, nil
+}
+
+// lingerMs is librdkafka's linger.ms for a Config's (defaulted) Linger: milliseconds with
+// their fraction, and 0 for a negative Linger (none).
+func lingerMs(d time.Duration) string {
+	return strconv.FormatFloat(float64(max(d, 0).Microseconds())/1000, 'f', -1, 64)
 }
 
 // drainEvents consumes Producer.Events(): errors and stray delivery reports. Leaving it

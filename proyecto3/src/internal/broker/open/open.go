@@ -44,7 +44,7 @@ func (f *Flags) Register(fs *flag.FlagSet, consumer bool) {
 		fs.DurationVar(&f.BatchWait, "batch-wait", 5*time.Millisecond, "how long to wait to fill a batch")
 		fs.DurationVar(&f.KafkaCommit, "kafka-commit-interval", 100*time.Millisecond, "how often the offsets of the stored batches are committed to Kafka")
 	} else {
-		fs.DurationVar(&f.KafkaLinger, "kafka-linger", kafka.DefaultLinger, "Kafka producer linger (batching delay)")
+		fs.DurationVar(&f.KafkaLinger, "kafka-linger", kafka.DefaultLinger, "Kafka producer linger (batching delay; negative: none)")
 		fs.IntVar(&f.Channels, "rabbitmq-channels", 2, "RabbitMQ publisher channels (confirm mode)")
 		fs.DurationVar(&f.RabbitLinger, "rabbitmq-linger", rabbitmq.DefaultLinger, "RabbitMQ publisher linger: how long messages wait to share one TCP write (negative: none)")
 	}
