@@ -38,6 +38,12 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # does most of the Go work, keeps both. On GKE each pod gets GOMAXPROCS from its CPU limit.
 # $QUIET_SYSMON for the Go processes that wait in the network poller (gateway, writer-rabbitmq,
 # consumer-rabbitmq; bench/pipeline.sh gives it to the load generator too): local/quiet-sysmon.sh.
+# WRITER_GC for both writers: their live heap is a few MB, so with GOGC=100 the collector ran
+# every ~4 MB allocated, several times a second at 3000 tweets/s. GOGC=400 collects a fifth as
+# often; GOMEMLIMIT keeps the heap bounded when the calls in flight pile up. In 7 interleaved
+# rounds of 20 s at 3000/s each writer used 12-20 % less CPU per tweet, and peaked at 56-69 MiB
+# instead of 38-50 (docs/benchmarks.md). kustomize/base/writers.yaml sets GOGC=400 too.
+WRITER_GC=${WRITER_GC-GOGC=400 GOMEMLIMIT=60MiB}
 # GATEWAY_GODEBUG: the gateway's goroutines keep the stacks they have grown. By default every GC
 # halves the stack of a goroutine that uses less than a quarter of it: the gateway's idle
 # keep-alive connections, whose next request (which runs a gRPC call) grows it back by copying.
@@ -54,8 +60,8 @@ gateway_env() { # GODEBUG=<QUIET_SYSMON's settings>,<GATEWAY_GODEBUG>, or nothin
 service_table() {
   cat <<TABLE
 registry|http://127.0.0.1:5000/v2/||$BIN/tweetsctl registry --addr 127.0.0.1:5000
-writer-kafka|http://127.0.0.1:9082/readyz|GOMAXPROCS=1|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
-writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
+writer-kafka|http://127.0.0.1:9082/readyz|GOMAXPROCS=1 $WRITER_GC|$BIN/writer --broker kafka --grpc-addr 127.0.0.1:50051 --ops-addr 127.0.0.1:9082
+writer-rabbitmq|http://127.0.0.1:9083/readyz|GOMAXPROCS=1 $WRITER_GC $QUIET_SYSMON|$BIN/writer --broker rabbitmq --grpc-addr 127.0.0.1:50052 --ops-addr 127.0.0.1:9083
 consumer-kafka|http://127.0.0.1:9084/readyz|GOMAXPROCS=1|$BIN/consumer --broker kafka --ops-addr 127.0.0.1:9084
 consumer-rabbitmq|http://127.0.0.1:9085/readyz|GOMAXPROCS=1 $QUIET_SYSMON|$BIN/consumer --broker rabbitmq --ops-addr 127.0.0.1:9085
 gateway|http://127.0.0.1:9081/readyz|$(gateway_env)|$BIN/gateway --http-addr 127.0.0.1:8081 --grpc-addr 127.0.0.1:50050 --ops-addr 127.0.0.1:9081 --writer-kafka static:///127.0.0.1:50051 --writer-rabbitmq static:///127.0.0.1:50052
