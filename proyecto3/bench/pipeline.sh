@@ -140,16 +140,21 @@ for spec in $RATES; do
   "$ctl" reset --yes >/dev/null
   curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$run.txt"
   reset_peak_rss
-  t0=$(date +%s.%N)
-  python3 "$HERE/disk-probe.py" --seconds "$secs" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
+  # The Python probes start 1 s before the load generator: their interpreters' start (and the
+  # reset above) cost ~0.1-0.3 s of CPU, and while they ran inside the load they were the
+  # slowest half second of every run (docs/benchmarks.md, "The first half second").
+  python3 "$HERE/disk-probe.py" --seconds "$((secs + 1))" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
   probe=$!
+  # Its window starts 0.5 s into the load and ends 1.5 s before the load generator does, which
+  # must still be running at the last snapshot to be counted: with a margin of 1 s, the
+  # snapshots of /proc on a busy machine ate it once (the 22:18 set of docs/benchmarks.md has
+  # no load generator line).
+  python3 "$HERE/cpu-wait.py" --delay 1.5 --seconds "$((secs > 4 ? secs - 2 : secs))" --state "$STATE" >"$OUT/cpu-$run.txt" 2>&1 &
+  cpuwait=$!
+  sleep 1
+  t0=$(date +%s.%N)
   "${VMPROBE[@]}" --duration "${secs}s" --windows "$OUT/vm-windows-$run.csv" >"$OUT/vm-$run.txt" 2>"$OUT/vm-$run.progress" &
   vmprobe=$!
-  # inside the load generator's run, which must still be running at the last snapshot to be
-  # counted: with a margin of 1 s, python's start and the snapshots of /proc on a busy machine
-  # ate it once (the 22:18 set of docs/benchmarks.md has no load generator line)
-  python3 "$HERE/cpu-wait.py" --delay 0.5 --seconds "$((secs > 4 ? secs - 2 : secs))" --state "$STATE" >"$OUT/cpu-$run.txt" 2>&1 &
-  cpuwait=$!
   set +e
   env "$QUIET_SYSMON" "$ROOT/bin/loadgen" --url "$GATEWAY" --rate "$rate" --duration "${secs}s" --json "$OUT/load-$run.json" \
     --trace "$OUT/trace-$run.csv" 2>"$OUT/load-$run.progress"
