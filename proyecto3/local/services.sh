@@ -41,8 +41,10 @@ die() { printf '[services %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1;
 # WRITER_GC for both writers: their live heap is a few MB, so with GOGC=100 the collector ran
 # every ~4 MB allocated, several times a second at 3000 tweets/s. GOGC=400 collects a fifth as
 # often; GOMEMLIMIT keeps the heap bounded when the calls in flight pile up. In 7 interleaved
-# rounds of 20 s at 3000/s each writer used 12-20 % less CPU per tweet, and peaked at 56-69 MiB
-# instead of 38-50 (docs/benchmarks.md). kustomize/base/writers.yaml sets GOGC=400 too.
+# rounds of 20 s at 3000/s each writer used 15-16 % less CPU per tweet on average (8-21 % per
+# round), and peaked at 55-68 MiB instead of 37-49; writer-kafka's RSS also holds librdkafka's
+# buffers, which GOMEMLIMIT does not count: up to 76 MiB in full runs (docs/benchmarks.md,
+# "Evening of 2026-11-29"). kustomize/base/writers.yaml sets GOGC=400 too.
 WRITER_GC=${WRITER_GC-GOGC=400 GOMEMLIMIT=60MiB}
 # GATEWAY_GODEBUG: the gateway's goroutines keep the stacks they have grown. By default every GC
 # halves the stack of a goroutine that uses less than a quarter of it: the gateway's idle
