@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -32,15 +33,17 @@ type engine struct {
 	timeout  time.Duration
 	maxConns int
 
-	conns  []*conn       // by file descriptor
-	idle   []*conn       // connected, no request: reused last in, first out
-	open   int           // connections open
-	busy   int           // requests in flight
-	peak   int           // most requests in flight at once
-	tick   time.Duration // the shortest sleep between two sends (see the --tick flag)
-	seq    uint64        // numbers the requests, so that an expiry finds its own request
-	expiry []expiring
-	events []unix.EpollEvent
+	conns []*conn       // by file descriptor
+	idle  []*conn       // connected, no request: reused last in, first out
+	open  int           // connections open
+	busy  int           // requests in flight
+	peak  int           // most requests in flight at once
+	tick  time.Duration // the shortest sleep between two sends (see the --tick flag)
+	// rtPriority > 0: run's thread goes to SCHED_FIFO at this priority (the --rt-priority flag)
+	rtPriority int
+	seq        uint64 // numbers the requests, so that an expiry finds its own request
+	expiry     []expiring
+	events     []unix.EpollEvent
 
 	start time.Time    // the run's start: results' due times are from it
 	done  func(result) // called once per request sent, on the engine's thread
@@ -128,6 +131,15 @@ func requestHead(target *url.URL, host string, bodyLen int) []byte {
 func (e *engine) run(p plan, stop func() bool) (sendTime time.Duration) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if e.rtPriority > 0 {
+		if err := setFIFO(e.rtPriority); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: --rt-priority %d: %v; the sender runs under the normal scheduler\n", e.rtPriority, err)
+		} else {
+			// Back to the normal scheduler before the thread is unlocked: the Go runtime may
+			// run anything on it afterwards.
+			defer func() { _ = setFIFO(0) }()
+		}
+	}
 	n, start, interval := p.n, p.start, p.interval
 	i, sending := 0, true
 	e.start = start
@@ -163,6 +175,21 @@ func (e *engine) run(p plan, stop func() bool) (sendTime time.Duration) {
 		}
 		e.poll(max(wait, 0))
 	}
+}
+
+// setFIFO puts the calling thread under SCHED_FIFO at priority (1-99), or back under the normal
+// scheduler (SCHED_NORMAL) for 0. On the shared 2 cores of a local benchmark the sender otherwise
+// waits for a core behind the system it measures, and its delays (sending late, reading a
+// response late) count as latency (docs/benchmarks.md, "The load generator's own delays").
+func setFIFO(priority int) error {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}
+	if priority > 0 {
+		attr.Policy, attr.Priority = unix.SCHED_FIFO, uint32(priority)
+	}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("sched_setattr: %w", err)
+	}
+	return nil
 }
 
 // send starts one request on an idle connection, or on a new one.

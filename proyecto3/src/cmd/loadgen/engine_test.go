@@ -5,15 +5,19 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"tweetsdelclima/internal/tweet"
 )
@@ -25,7 +29,7 @@ type runResult struct {
 }
 
 // load sends n requests at rate to rawURL through a new engine and returns what it recorded.
-func load(t *testing.T, rawURL string, n int, rate float64, maxConns int, timeout time.Duration) runResult {
+func load(t *testing.T, rawURL string, n int, rate float64, maxConns int, timeout time.Duration, opts ...func(*engine)) runResult {
 	t.Helper()
 	target, err := url.Parse(rawURL)
 	if err != nil {
@@ -39,6 +43,9 @@ func load(t *testing.T, rawURL string, n int, rate float64, maxConns int, timeou
 	e.tick = time.Millisecond
 	var rs []result
 	e.done = func(r result) { rs = append(rs, r) }
+	for _, o := range opts {
+		o(e)
+	}
 	p := plan{n: n, start: time.Now(), interval: time.Duration(float64(time.Second) / rate), wires: requests(target, host, 1)}
 	finished := make(chan struct{})
 	go func() { // run holds its OS thread; a hang must fail the test, not the package's timeout
@@ -274,5 +281,60 @@ func TestNewEngineRefusesHTTPS(t *testing.T) {
 	u, _ := url.Parse("https://127.0.0.1:8443/tweets")
 	if _, _, err := newEngine(u, time.Second, 1); err == nil {
 		t.Fatal("https accepted")
+	}
+}
+
+// policy is the calling thread's scheduling policy.
+func policy(t *testing.T) uint32 {
+	a, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Policy
+}
+
+// With --rt-priority the sender's thread runs under SCHED_FIFO while it sends (the results are
+// recorded on it), and setFIFO(0) puts a thread back under the normal scheduler.
+func TestEngineRealtimeSender(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := setFIFO(1); err != nil {
+			done <- err
+			return
+		}
+		fifo := policy(t)
+		if err := setFIFO(0); err != nil {
+			t.Error(err)
+		}
+		if fifo != unix.SCHED_FIFO || policy(t) != unix.SCHED_NORMAL {
+			t.Errorf("policy %d after setFIFO(1), %d after setFIFO(0); want %d and %d", fifo, policy(t), unix.SCHED_FIFO, unix.SCHED_NORMAL)
+		}
+		done <- nil
+	}()
+	if err := <-done; errors.Is(err, unix.EPERM) {
+		t.Skipf("no permission for SCHED_FIFO here: %v", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	var policies []uint32
+	got := load(t, srv.URL, 50, 1000, 50, 5*time.Second, func(e *engine) {
+		e.rtPriority = 1
+		record := e.done
+		e.done = func(r result) { policies = append(policies, policy(t)); record(r) }
+	})
+	if c := codes(got.results); c[http.StatusAccepted] != 50 {
+		t.Fatalf("codes %v", c)
+	}
+	for _, p := range policies {
+		if p != unix.SCHED_FIFO {
+			t.Fatalf("a result was recorded under policy %d, want SCHED_FIFO (%d)", p, unix.SCHED_FIFO)
+		}
 	}
 }
