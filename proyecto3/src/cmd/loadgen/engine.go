@@ -132,12 +132,12 @@ func (e *engine) run(p plan, stop func() bool) (sendTime time.Duration) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if e.rtPriority > 0 {
-		if err := setFIFO(e.rtPriority); err != nil {
+		if restore, err := setFIFO(e.rtPriority); err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: --rt-priority %d: %v; the sender runs under the normal scheduler\n", e.rtPriority, err)
 		} else {
-			// Back to the normal scheduler before the thread is unlocked: the Go runtime may
-			// run anything on it afterwards.
-			defer func() { _ = setFIFO(0) }()
+			// The thread's own policy back before it is unlocked: the Go runtime may run
+			// anything on it afterwards.
+			defer restore()
 		}
 	}
 	n, start, interval := p.n, p.start, p.interval
@@ -177,19 +177,20 @@ func (e *engine) run(p plan, stop func() bool) (sendTime time.Duration) {
 	}
 }
 
-// setFIFO puts the calling thread under SCHED_FIFO at priority (1-99), or back under the normal
-// scheduler (SCHED_NORMAL) for 0. On the shared 2 cores of a local benchmark the sender otherwise
-// waits for a core behind the system it measures, and its delays (sending late, reading a
-// response late) count as latency (docs/benchmarks.md, "The load generator's own delays").
-func setFIFO(priority int) error {
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}
-	if priority > 0 {
-		attr.Policy, attr.Priority = unix.SCHED_FIFO, uint32(priority)
+// setFIFO puts the calling thread under SCHED_FIFO at priority (1-99); restore gives it back
+// the scheduling it had. On the shared 2 cores of a local benchmark the sender otherwise waits
+// for a core behind the system it measures, and its delays (sending late, reading a response
+// late) count as latency (docs/benchmarks.md, "The load generator's own delays").
+func setFIFO(priority int) (restore func(), err error) {
+	orig, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sched_getattr: %w", err)
 	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(priority)}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-		return fmt.Errorf("sched_setattr: %w", err)
+		return nil, fmt.Errorf("sched_setattr: %w", err)
 	}
-	return nil
+	return func() { _ = unix.SchedSetAttr(0, orig, 0) }, nil
 }
 
 // send starts one request on an idle connection, or on a new one.

@@ -294,22 +294,22 @@ func policy(t *testing.T) uint32 {
 }
 
 // With --rt-priority the sender's thread runs under SCHED_FIFO while it sends (the results are
-// recorded on it), and setFIFO(0) puts a thread back under the normal scheduler.
+// recorded on it), and setFIFO's restore gives a thread back the scheduling it had.
 func TestEngineRealtimeSender(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := setFIFO(1); err != nil {
+		before := policy(t)
+		restore, err := setFIFO(1)
+		if err != nil {
 			done <- err
 			return
 		}
 		fifo := policy(t)
-		if err := setFIFO(0); err != nil {
-			t.Error(err)
-		}
-		if fifo != unix.SCHED_FIFO || policy(t) != unix.SCHED_NORMAL {
-			t.Errorf("policy %d after setFIFO(1), %d after setFIFO(0); want %d and %d", fifo, policy(t), unix.SCHED_FIFO, unix.SCHED_NORMAL)
+		restore()
+		if fifo != unix.SCHED_FIFO || policy(t) != before {
+			t.Errorf("policy %d under setFIFO(1), %d after restore; want %d and %d", fifo, policy(t), unix.SCHED_FIFO, before)
 		}
 		done <- nil
 	}()
