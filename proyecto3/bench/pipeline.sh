@@ -59,10 +59,10 @@ VMPROBE=("$ROOT/bin/vmprobe")
 [[ $EUID -ne 0 ]] || VMPROBE=(nice -n -20 "${VMPROBE[@]}")
 # The load generator's sender thread under SCHED_FIFO (as root): on these shared 2 cores it
 # otherwise waits for a core behind the system it measures, and sending or reading late counts
-# as latency. At 1000/s its own sending delay had a p99 of 12.6-28.3 ms under the normal
-# scheduler and 1.0 ms (its tick) with this, and the p99 it measured fell from 56.6-140.8 to
-# 39.3-55.0 ms in 4 of 4 interleaved pairs (docs/benchmarks.md, "The load generator's own
-# delays"). LOADGEN_RT_PRIORITY=0 turns it off.
+# as latency. In 8 interleaved pairs at 1000/s its own sending delay had a p99 of 10.4-90.0 ms
+# under the normal scheduler and 1.0-1.3 ms (its tick) with this; the p99 it measured was lower
+# in 5 of the 8 (median 51.7 against 58.2 ms) and the requests over 50 ms 1,791 against 3,479
+# (docs/benchmarks.md, "The load generator's own delays"). LOADGEN_RT_PRIORITY=0 turns it off.
 LOADGEN_RT_PRIORITY=${LOADGEN_RT_PRIORITY-1}
 [[ $EUID -eq 0 ]] || LOADGEN_RT_PRIORITY=0
 
@@ -148,9 +148,9 @@ for spec in $RATES; do
   "$ctl" reset --yes >/dev/null
   curl -fsS "$GATEWAY_METRICS" >"$OUT/gateway-metrics-before-$run.txt"
   reset_peak_rss
-  # The Python probes start 1 s before the load generator: their interpreters' start (and the
-  # reset above) cost ~0.1-0.3 s of CPU, and while they ran inside the load they were the
-  # slowest half second of every run (docs/benchmarks.md, "The first half second").
+  # The Python probes start 1 s before the load generator: each interpreter's start costs
+  # 0.16-0.19 s of CPU, and while they started inside the load (after the reset above) they
+  # were the slowest half second of most runs (docs/benchmarks.md, "The first half second").
   python3 "$HERE/disk-probe.py" --seconds "$((secs + 1))" --dir "$STATE" >"$OUT/disk-$run.txt" 2>&1 &
   probe=$!
   # Its window starts 0.5 s into the load and ends 1.5 s before the load generator does, which
